@@ -1,0 +1,96 @@
+/** The WebSocket transport to a backend: one JSON-RPC message per text frame, ping/pong keep-alive, subprotocol fallback. */
+import { Observable } from 'rxjs';
+import WebSocket from 'ws';
+import { ConnectError, ConnectionClosedError } from '../streams/errors.js';
+import type { BackendLink, OpenLink } from '../streams/link.js';
+import { redactUrl } from '../streams/redact.js';
+import type { BackendEntry } from '../streams/schema.js';
+
+const NO_SUBPROTOCOL = 'Server sent no subprotocol';
+/** a closing handshake the peer never answers must not hold a removed backend's socket open */
+const CLOSE_GRACE_MS = 1_000;
+
+function linkFor(socket: WebSocket, entry: BackendEntry): BackendLink {
+  let lastError: Error | null = null;
+  socket.on('error', (error) => (lastError = error));
+  const frames$ = new Observable<string>((subscriber) => {
+    const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
+      if (!isBinary) subscriber.next(data.toString());
+    };
+    const onClose = (code: number, reason: Buffer) => {
+      subscriber.error(new ConnectionClosedError(entry.name, code, lastError?.message ?? reason.toString()));
+    };
+    if (socket.readyState !== WebSocket.OPEN) {
+      subscriber.error(new ConnectionClosedError(entry.name, undefined, lastError?.message ?? 'socket is not open'));
+      return undefined;
+    }
+    socket.on('message', onMessage);
+    socket.on('close', onClose);
+    return () => {
+      socket.off('message', onMessage);
+      socket.off('close', onClose);
+    };
+  });
+  return {
+    frames$,
+    send: (frame) => {
+      if (socket.readyState !== WebSocket.OPEN) return false;
+      socket.send(frame);
+      return true;
+    },
+    ping: () =>
+      new Observable<void>((subscriber) => {
+        const onPong = () => {
+          subscriber.next();
+          subscriber.complete();
+        };
+        socket.once('pong', onPong);
+        if (socket.readyState === WebSocket.OPEN) socket.ping();
+        return () => socket.off('pong', onPong);
+      }),
+  };
+}
+
+function closeSocket(socket: WebSocket): void {
+  if (socket.readyState === WebSocket.CLOSED) return;
+  if (socket.readyState === WebSocket.CONNECTING) {
+    socket.terminate();
+    return;
+  }
+  socket.close(1001, 'mcp-relay closing this connection');
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
+
+/** Offers the entry's subprotocol; a server that answers with none gets one more try without it. */
+export const openWebSocketLink: OpenLink = (entry) =>
+  new Observable<BackendLink>((subscriber) => {
+    let socket: WebSocket | null = null;
+    const connect = (protocols: string[]) => {
+      const current = new WebSocket(entry.url, protocols, {
+        headers: entry.headers,
+        maxPayload: entry.settings.maxMessageBytes,
+        handshakeTimeout: entry.settings.connectWaitMs,
+        perMessageDeflate: false,
+      });
+      socket = current;
+      const onOpenError = (error: Error) => {
+        current.off('open', onOpen);
+        if (error.message.includes(NO_SUBPROTOCOL) && protocols.length > 0) {
+          current.terminate();
+          connect([]);
+          return;
+        }
+        subscriber.error(new ConnectError(entry.name, redactUrl(entry.url), error.message));
+      };
+      const onOpen = () => {
+        current.off('error', onOpenError);
+        subscriber.next(linkFor(current, entry));
+      };
+      current.once('error', onOpenError);
+      current.once('open', onOpen);
+    };
+    connect(entry.subprotocol === null ? [] : [entry.subprotocol]);
+    return () => {
+      if (socket) closeSocket(socket);
+    };
+  });

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/** mcp-relay entry: parse the CLI, wire the graph to stdin/stdout, backends.yaml and WebSockets; exit 0 when stdin ends. */
+import { merge, Subject } from 'rxjs';
+import { relay } from '../streams/relay.js';
+import { openWebSocketLink } from './backend-ws.js';
+import { parseCli, USAGE } from './cli.js';
+import { configFile$ } from './config-source.js';
+import { createConfigWriter } from './config-writer.js';
+import type { ConfigInput } from '../streams/config.js';
+import { createEventLog } from './logger.js';
+import { lines$, writeLine } from './stdio.js';
+import { VERSION } from './version.js';
+
+/** stdin EOF or a signal: the client is gone, so everything closes and the process exits within this */
+const EXIT_DEADLINE_MS = 1_500;
+
+/** ±20% so many relays restarting together do not reconnect in lockstep */
+const jitter = (ms: number): number => Math.round(ms * (0.8 + Math.random() * 0.4));
+
+function main(): void {
+  const command = parseCli(process.argv.slice(2), process.env, process.cwd());
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return;
+    case 'version':
+      process.stdout.write(`mcp-relay ${VERSION}\n`);
+      return;
+    case 'usage-error':
+      process.stderr.write(`mcp-relay: ${command.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    case 'run':
+      break;
+  }
+
+  const log = createEventLog(process.env);
+  const file = command.configFile;
+  const written = new Subject<ConfigInput>();
+  const editConfig = createConfigWriter(file, process.env, (input) => written.next(input));
+
+  let exiting = false;
+  const exit = (reason: string) => {
+    if (exiting) return;
+    exiting = true;
+    log.emit({ event: 'relay.stop', reason, level: 'info' });
+    subscription.unsubscribe();
+    written.complete();
+    setTimeout(() => {
+      log.flush();
+      process.exit(0);
+    }, 50).unref();
+    setTimeout(() => process.exit(0), EXIT_DEADLINE_MS).unref();
+  };
+
+  log.emit({ event: 'relay.start', version: VERSION, config: file, level: 'info' });
+  const subscription = relay({
+    file,
+    env: process.env,
+    configInput$: merge(configFile$(file), written),
+    lines$: lines$(process.stdin),
+    openLink: openWebSocketLink,
+    jitter,
+    editConfig,
+    version: VERSION,
+    emit: log.emit,
+    now: () => performance.now(),
+  }).subscribe({
+    next: (line) => writeLine(process.stdout, line),
+    error: (error: unknown) => {
+      log.emit({ event: 'relay.crash', error: error instanceof Error ? error.stack : String(error), level: 'error' });
+      exit('internal error');
+    },
+    complete: () => exit('stdin closed'),
+  });
+
+  process.once('SIGTERM', () => exit('SIGTERM'));
+  process.once('SIGINT', () => exit('SIGINT'));
+  // a client that vanished makes stdout throw EPIPE: that is an exit, not a crash
+  process.stdout.on('error', () => exit('stdout closed'));
+  process.on('uncaughtException', (error) => log.emit({ event: 'relay.uncaught', error: error.stack ?? String(error), level: 'error' }));
+}
+
+main();

@@ -1,0 +1,37 @@
+/** Reconnect with exponential backoff and jitter; the count resets only on a value that means "healthy". */
+import { defer, race, retry, tap, throwError, timer, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
+
+export interface BackoffConfig<T> {
+  initialMs: number;
+  maxMs: number;
+  /** consecutive failures allowed before the error goes through; default forever */
+  maxRetries?: number;
+  /** injected so marble tests are deterministic */
+  jitter: (ms: number) => number;
+  /** retry's own resetOnSuccess resets on ANY emission, and "connecting" is not success */
+  isHealthy: (value: T) => boolean;
+  /** an emission cuts the current wait short: someone needs this connection now */
+  kick$?: Observable<unknown>;
+}
+
+export const backoffDelayMs = (failures: number, initialMs: number, maxMs: number): number =>
+  Math.min(initialMs * 2 ** Math.max(0, failures - 1), maxMs);
+
+export const backoff = <T>({ initialMs, maxMs, maxRetries = Infinity, jitter, isHealthy, kick$ }: BackoffConfig<T>): MonoTypeOperatorFunction<T> =>
+  (source) =>
+    defer(() => {
+      let failures = 0;
+      return source.pipe(
+        tap((value) => {
+          if (isHealthy(value)) failures = 0;
+        }),
+        retry({
+          delay: (error: unknown) => {
+            failures += 1;
+            if (failures > maxRetries) return throwError(() => error);
+            const wait$ = timer(jitter(backoffDelayMs(failures, initialMs, maxMs)));
+            return kick$ ? race(wait$, kick$) : wait$;
+          },
+        }),
+      );
+    });

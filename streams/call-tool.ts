@@ -1,0 +1,99 @@
+/** tools/call to a backend: wait for its connection, send once, time out, map ids and progress tokens back. */
+import { catchError, filter, map, of, retry, switchMap, take, takeUntil, tap, throwError, timeout, type Observable } from 'rxjs';
+import type { BackendSession } from './connection.js';
+import { DEFAULT_SETTINGS } from './schema.js';
+import type { BackendStates } from './backends.js';
+import { CallError, NotWrittenError, OutcomeUnknownError, errorMessage } from './errors.js';
+import type { EmitEvent } from './events.js';
+import { ErrorCode, failure, notification, type JsonRpcRequest, type Params } from './jsonrpc.js';
+import type { Outgoing } from './client-output.js';
+
+export interface CallDeps {
+  states$: Observable<BackendStates>;
+  kick: (backend: string) => void;
+  /** emits when the client cancels this request */
+  cancelled$: (id: JsonRpcRequest['id']) => Observable<unknown>;
+  now: () => number;
+  emit: EmitEvent;
+}
+
+type Outcome = 'ok' | 'tool-error' | 'error' | 'timeout' | 'unknown' | 'unavailable' | 'cancelled';
+
+const isTimeout = (error: unknown): boolean => error instanceof Error && error.name === 'TimeoutError';
+
+export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: string, deps: CallDeps): Observable<Outgoing> {
+  const started = deps.now();
+  const params: Params = request.params ?? {};
+  const meta = params['_meta'];
+  const clientToken = meta && typeof meta === 'object' && 'progressToken' in meta ? (meta as Params)['progressToken'] : undefined;
+  let outcome: Outcome = 'cancelled';
+
+  let deadSession: BackendSession | null = null;
+  const session$ = deps.states$.pipe(
+    map((states) => states.get(backend)),
+    tap((state) => {
+      if (!state) throw new CallError(ErrorCode.BackendRemoved, backend, tool, 'the backend was removed from the config while the call waited', 'call relay_get_status to see the backends now configured');
+      if (state.phase !== 'connected') deps.kick(backend);
+    }),
+    map((state) => (state?.phase === 'connected' && state.session !== deadSession ? state.session : null)),
+    filter((session): session is BackendSession => session !== null),
+    take(1),
+  );
+
+  return deps.states$.pipe(
+    take(1),
+    map((states) => states.get(backend)),
+    switchMap((current) => {
+      const { connectWaitMs, timeoutMs } = current?.entry.settings ?? DEFAULT_SETTINGS;
+      const unavailable = () =>
+        new CallError(
+          ErrorCode.BackendUnavailable,
+          backend,
+          tool,
+          `the backend is not connected and did not come back within ${connectWaitMs} ms${current?.error ? ` (last error: ${current.error})` : ''}`,
+        );
+      return session$.pipe(
+        timeout({ first: connectWaitMs, with: () => throwError(unavailable) }),
+        switchMap((session) =>
+          session.channel.request('tools/call', params).pipe(
+            // progress from the backend restarts the clock
+            timeout({ each: timeoutMs }),
+            tap({ error: (error: unknown) => (deadSession = error instanceof NotWrittenError ? session : deadSession) }),
+          ),
+        ),
+        // never written means never seen: the only case where sending again is safe
+        retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => error)) }),
+      );
+    }),
+  ).pipe(
+    map((event): Outgoing => {
+      if (event.kind === 'progress') {
+        return { message: notification('notifications/progress', { ...event.params, progressToken: clientToken }) };
+      }
+      const response = event.response;
+      outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
+      return { message: { ...response, id: request.id }, backend, tool };
+    }),
+    filter((out) => clientToken !== undefined || !('method' in out.message)),
+    catchError((error: unknown) => {
+      const callError = toCallError(error, backend, tool);
+      outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
+      return of<Outgoing>({ message: failure(request.id, callError.code, callError.message, { backend, tool, reason: callError.what }) });
+    }),
+    takeUntil(deps.cancelled$(request.id)),
+    tap({
+      finalize: () => deps.emit({ event: 'call.done', tool, backend, ms: deps.now() - started, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' }),
+    }),
+  );
+}
+
+function toCallError(error: unknown, backend: string, tool: string): CallError {
+  if (error instanceof CallError) return error;
+  if (isTimeout(error)) {
+    return new CallError(ErrorCode.CallTimeout, backend, tool, 'no response within the call timeout (timeoutMs in backends.yaml); the relay cancelled the call on the backend', 'retry later, raise timeoutMs for this backend, or call relay_get_status to check its health');
+  }
+  if (error instanceof OutcomeUnknownError) {
+    return new CallError(ErrorCode.OutcomeUnknown, backend, tool, `${error.message}; the outcome is unknown and the relay did not send it again`, 'check whether the action took effect before calling again; relay_get_status shows the backend\'s health');
+  }
+  return new CallError(ErrorCode.BackendUnavailable, backend, tool, errorMessage(error));
+}

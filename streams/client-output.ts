@@ -1,0 +1,35 @@
+/** Outgoing messages to the client, serialized; one over the client's limit is replaced by an error that explains it. */
+import { ErrorCode, failure, success, type JsonRpcMessage } from './jsonrpc.js';
+
+export interface Outgoing {
+  message: JsonRpcMessage;
+  /** set on tools/call responses, so an oversized one can say where it came from */
+  backend?: string;
+  tool?: string;
+}
+
+const encoder = new TextEncoder();
+
+/** UTF-8 byte length; the cheap bound settles almost every message without encoding it. */
+export function byteLength(text: string, limit: number): number {
+  if (text.length * 3 <= limit) return text.length;
+  return encoder.encode(text).length;
+}
+
+export type Serialized = { line: string } | { line: string; oversized: { bytes: number; limit: number; outgoing: Outgoing } } | { dropped: { bytes: number; limit: number; outgoing: Outgoing } };
+
+export function serializeForClient(outgoing: Outgoing, limit: number): Serialized {
+  const line = JSON.stringify(outgoing.message);
+  const bytes = byteLength(line, limit);
+  if (bytes <= limit) return { line };
+  const { message } = outgoing;
+  const oversized = { bytes, limit, outgoing };
+  if (!('id' in message) || message.id === null) return { dropped: oversized };
+  const where = outgoing.backend === undefined ? '' : ` from backend '${outgoing.backend}'`;
+  const what = `${outgoing.tool === undefined ? 'the response' : `the result of tool '${outgoing.tool}'`}${where} is ${bytes} bytes, over the relay's limit of ${limit} bytes per message to the client (maxClientMessageBytes in backends.yaml; stdio clients such as Claude Code drop the whole connection above 10 MB)`;
+  const replacement =
+    outgoing.tool !== undefined
+      ? success(message.id, { content: [{ type: 'text', text: `${what}. Ask the tool for less data (a page, a filter, a summary).` }], isError: true })
+      : failure(message.id, ErrorCode.InternalError, what);
+  return { line: JSON.stringify(replacement), oversized };
+}

@@ -1,0 +1,101 @@
+/** Typed errors: each carries the facts a person needs, and says what to do next. */
+
+const STATUS_HINT = "call relay_get_status to see every backend's health, or relay_reconnect_server to reconnect it";
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+    readonly line?: number,
+    readonly field?: string,
+  ) {
+    super(`${file}${line === undefined ? '' : `:${line}`}: ${field === undefined ? '' : `${field}: `}${detail}`);
+  }
+}
+
+export class ConnectError extends Error {
+  override readonly name = 'ConnectError';
+  constructor(
+    readonly backend: string,
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`cannot connect to backend '${backend}' at ${url}: ${reason}`);
+  }
+}
+
+export class ConnectionClosedError extends Error {
+  override readonly name = 'ConnectionClosedError';
+  constructor(
+    readonly backend: string,
+    readonly code?: number,
+    readonly reason?: string,
+  ) {
+    super(`connection to backend '${backend}' closed${code === undefined ? '' : ` (code ${code}${reason ? `: ${reason}` : ''})`}`);
+  }
+}
+
+export class PongTimeoutError extends Error {
+  override readonly name = 'PongTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`no pong within ${timeoutMs} ms: the connection is dead`);
+  }
+}
+
+export class HandshakeError extends Error {
+  override readonly name = 'HandshakeError';
+  constructor(
+    readonly backend: string,
+    readonly step: string,
+    readonly reason: string,
+  ) {
+    super(`backend '${backend}' failed ${step}: ${reason}`);
+  }
+}
+
+export class BackendRequestTimeoutError extends Error {
+  override readonly name = 'BackendRequestTimeoutError';
+  constructor(
+    readonly backend: string,
+    readonly method: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`backend '${backend}' did not answer ${method} within ${timeoutMs} ms`);
+  }
+}
+
+/** The request was never written to the socket: safe to send again. */
+export class NotWrittenError extends Error {
+  override readonly name = 'NotWrittenError';
+  constructor(readonly backend: string) {
+    super(`request could not be written to backend '${backend}': its connection is not open`);
+  }
+}
+
+/** The request was written, then the connection dropped: the backend may or may not have acted on it. */
+export class OutcomeUnknownError extends Error {
+  override readonly name = 'OutcomeUnknownError';
+  constructor(
+    readonly backend: string,
+    override readonly cause: Error,
+  ) {
+    super(`connection to backend '${backend}' dropped after the request was sent (${cause.message})`);
+  }
+}
+
+/** Failures of one client call, as the client sees them: which backend, which tool, what happened, what to do. */
+export class CallError extends Error {
+  override readonly name = 'CallError';
+  constructor(
+    readonly code: number,
+    readonly backend: string | null,
+    readonly tool: string,
+    readonly what: string,
+    readonly hint: string = STATUS_HINT,
+  ) {
+    super(`${backend === null ? '' : `backend '${backend}', `}tool '${tool}': ${what}. To fix: ${hint}.`);
+  }
+}
+
+export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));

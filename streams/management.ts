@@ -1,0 +1,171 @@
+/** The relay's own tools: inspect and change the set of backends at run time. */
+import { catchError, combineLatest, defer, filter, map, of, switchMap, take, throwError, timeout, type Observable } from 'rxjs';
+import type { BackendStates } from './backends.js';
+import type { Catalogue } from './catalogue.js';
+import type { ConfigState } from './config.js';
+import { errorMessage } from './errors.js';
+import { BACKEND_NAME, DEFAULT_SETTINGS } from './schema.js';
+import { buildStatus, healthOf, type RelayStatus } from './status.js';
+import { redactUrl } from './redact.js';
+
+export type ConfigEdit = { kind: 'add'; name: string; url: string } | { kind: 'remove'; name: string };
+
+export interface ManagementDeps {
+  file: string;
+  config$: Observable<ConfigState>;
+  states$: Observable<BackendStates>;
+  catalogue$: Observable<Catalogue>;
+  /** changes backends.yaml on disk and feeds the new text to the config stream; completes once both are done */
+  editConfig: (edit: ConfigEdit) => Observable<unknown>;
+  restart: (name: string) => void;
+}
+
+export type ToolResult = Record<string, unknown>;
+
+const nameArg = { name: { type: 'string', description: 'The backend name, as in backends.yaml and relay_get_status' } };
+
+export const MANAGEMENT_TOOLS = [
+  {
+    name: 'relay_get_status',
+    description: 'Status of every MCP backend behind this relay: connection, health, tools and the last error, as JSON.',
+    inputSchema: { type: 'object', properties: {} },
+  },
+  {
+    name: 'relay_list_servers',
+    description: 'A readable summary of every MCP backend behind this relay: health, URL, valid and invalid tool counts, error.',
+    inputSchema: { type: 'object', properties: {} },
+  },
+  {
+    name: 'relay_reconnect_server',
+    description: 'Close and reconnect one backend, re-list its tools, and report its new health and tool count.',
+    inputSchema: { type: 'object', properties: nameArg, required: ['name'] },
+  },
+  {
+    name: 'relay_add_server',
+    description: 'Add a WebSocket MCP backend to backends.yaml and connect it; answers once it is connected or has failed.',
+    inputSchema: {
+      type: 'object',
+      properties: { ...nameArg, url: { type: 'string', description: 'ws:// or wss:// URL of the backend' } },
+      required: ['name', 'url'],
+    },
+  },
+  {
+    name: 'relay_remove_server',
+    description: 'Remove a backend from backends.yaml, close its connection and drop its tools.',
+    inputSchema: { type: 'object', properties: nameArg, required: ['name'] },
+  },
+] as const;
+
+export const MANAGEMENT_TOOL_NAMES: ReadonlySet<string> = new Set(MANAGEMENT_TOOLS.map((tool) => tool.name));
+
+const text = (body: string, isError = false): ToolResult => (isError ? { content: [{ type: 'text', text: body }], isError: true } : { content: [{ type: 'text', text: body }] });
+
+const current = <T>(value$: Observable<T>): Observable<T> => value$.pipe(take(1));
+
+function status$(deps: ManagementDeps): Observable<RelayStatus> {
+  return combineLatest([deps.config$, deps.states$, deps.catalogue$]).pipe(
+    take(1),
+    map(([config, states, catalogue]) => buildStatus(deps.file, config, states, catalogue)),
+  );
+}
+
+function summary(status: RelayStatus): string {
+  const lines = [`${status.connected_servers}/${status.total_servers} backends connected, ${status.total_tools} tools (config: ${status.config_file})`];
+  if (status.config_error) lines.push(`config error (last good config still in force): ${status.config_error}`);
+  for (const server of status.servers) {
+    lines.push(`- ${server.name}: ${server.health}${server.connected ? '' : ' (not connected)'}, ${server.url}, ${server.tools} valid tools, ${server.invalid_tools} invalid`);
+    if (server.error) lines.push(`  error: ${server.error}`);
+  }
+  return lines.join('\n');
+}
+
+const stringArg = (args: Record<string, unknown>, key: string): string | null => (typeof args[key] === 'string' ? (args[key] as string) : null);
+
+/** Waits until the backend's attempt count passes `after` and it is not mid-attempt; null if it vanished. */
+function settled$(deps: ManagementDeps, name: string, after: number, waitMs: number): Observable<string> {
+  return deps.states$.pipe(
+    filter((states) => {
+      const state = states.get(name);
+      return !state || (state.attempts > after && state.phase !== 'connecting');
+    }),
+    take(1),
+    switchMap((states) =>
+      current(deps.catalogue$).pipe(
+        map((catalogue) => {
+          const state = states.get(name);
+          if (!state) return `backend '${name}' is no longer configured`;
+          const health = healthOf(state, catalogue);
+          const tools = catalogue.perBackend.get(name)?.valid.length ?? 0;
+          return `health: ${health}, valid tools: ${tools}${state.error ? `, error: ${state.error}` : ''}`;
+        }),
+      ),
+    ),
+    timeout({ first: waitMs, with: () => of(`still connecting after ${waitMs} ms; call relay_get_status later`) }),
+  );
+}
+
+function reconnect(args: Record<string, unknown>, deps: ManagementDeps): Observable<ToolResult> {
+  const name = stringArg(args, 'name');
+  return current(deps.states$).pipe(
+    switchMap((states) => {
+      const state = name === null ? undefined : states.get(name);
+      if (!state || name === null) return of(text(`No backend named ${JSON.stringify(name)} is connected or connecting. Call relay_list_servers to see the names.`, true));
+      deps.restart(name);
+      return settled$(deps, name, state.attempts, state.entry.settings.connectWaitMs * 2).pipe(map((outcome) => text(`Backend '${name}' reconnected: ${outcome}.`)));
+    }),
+  );
+}
+
+function add(args: Record<string, unknown>, deps: ManagementDeps): Observable<ToolResult> {
+  const name = stringArg(args, 'name');
+  const url = stringArg(args, 'url');
+  if (name === null || !BACKEND_NAME.test(name)) return of(text(`Invalid name ${JSON.stringify(args['name'])}: use 1-64 letters, digits, _ or -.`, true));
+  if (url === null || !/^wss?:\/\//i.test(url) || !URL.canParse(url)) return of(text(`Invalid url ${JSON.stringify(args['url'])}: only ws:// and wss:// URLs are accepted.`, true));
+  return current(deps.config$).pipe(
+    switchMap((config) => {
+      if (config.config.backends.some((entry) => entry.name === name)) return of(text(`A backend named '${name}' already exists. Remove it first, or pick another name.`, true));
+      return deps.editConfig({ kind: 'add', name, url }).pipe(
+        switchMap(() => current(deps.states$)),
+        switchMap((states) => settled$(deps, name, states.get(name)?.attempts ?? 0, DEFAULT_SETTINGS.connectWaitMs * 2)),
+        map((outcome) => text(`Backend '${name}' added to ${deps.file} (${redactUrl(url)}): ${outcome}.`)),
+      );
+    }),
+  );
+}
+
+function remove(args: Record<string, unknown>, deps: ManagementDeps): Observable<ToolResult> {
+  const name = stringArg(args, 'name');
+  return current(deps.config$).pipe(
+    switchMap((config) => {
+      if (name === null || !config.config.backends.some((entry) => entry.name === name)) {
+        return of(text(`No backend named ${JSON.stringify(name)} in ${deps.file}. Call relay_list_servers to see the names.`, true));
+      }
+      return deps.editConfig({ kind: 'remove', name }).pipe(
+        switchMap(() => deps.states$.pipe(filter((states) => !states.has(name)), take(1))),
+        map(() => text(`Backend '${name}' removed from ${deps.file}; its connection is closed and its tools are gone.`)),
+      );
+    }),
+  );
+}
+
+const CHANGES = new Set(['relay_reconnect_server', 'relay_add_server', 'relay_remove_server']);
+
+export function callManagementTool(name: string, args: Record<string, unknown>, deps: ManagementDeps): Observable<ToolResult> {
+  return defer(() => {
+    if (CHANGES.has(name)) {
+      return current(deps.config$).pipe(
+        switchMap((config) => {
+          if (!config.config.management.allowChanges) {
+            return of(text(`${name} is refused: management changes are disabled (management.allowChanges: false in ${deps.file}). Edit the file by hand instead.`, true));
+          }
+          if (name === 'relay_reconnect_server') return reconnect(args, deps);
+          if (name === 'relay_add_server') return add(args, deps);
+          return remove(args, deps);
+        }),
+      );
+    }
+    if (name === 'relay_get_status') return status$(deps).pipe(map((status) => text(JSON.stringify(status, null, 2))));
+    if (name === 'relay_list_servers') return status$(deps).pipe(map((status) => text(summary(status))));
+    return throwError(() => new Error(`unknown management tool ${name}`));
+  }).pipe(catchError((error: unknown) => of(text(`${name} failed: ${errorMessage(error)}`, true))));
+}

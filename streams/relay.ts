@@ -1,0 +1,160 @@
+/** Wires the whole graph from injected dependencies: config, backends, catalogue, router. src/ supplies the world. */
+import {
+  combineLatest,
+  distinctUntilChanged,
+  endWith,
+  filter,
+  ignoreElements,
+  map,
+  merge,
+  mergeMap,
+  pairwise,
+  race,
+  share,
+  shareReplay,
+  skip,
+  switchMap,
+  take,
+  takeUntil,
+  tap,
+  timer,
+  withLatestFrom,
+  type Observable,
+} from 'rxjs';
+import { hasAttempted } from './backend-state.js';
+import { backendStates$ } from './backends.js';
+import { buildCatalogue } from './catalogue.js';
+import { serializeForClient, type Outgoing } from './client-output.js';
+import { configState, type ConfigInput } from './config.js';
+import { canonicalJson } from './diff.js';
+import { backendEvents, catalogueEvents, type EmitEvent } from './events.js';
+import { notification, parseMessage } from './jsonrpc.js';
+import type { OpenLink } from './link.js';
+import { MANAGEMENT_TOOL_NAMES, type ConfigEdit } from './management.js';
+import type { Env } from './parse-config.js';
+import { routeClient } from './router.js';
+import type { BackendEntry } from './schema.js';
+import { createSignal } from './signal.js';
+
+export interface RelayDeps {
+  file: string;
+  env: Env;
+  configInput$: Observable<ConfigInput>;
+  /** client lines; completion (stdin EOF) ends the relay */
+  lines$: Observable<string>;
+  openLink: OpenLink;
+  jitter: (ms: number) => number;
+  editConfig: (edit: ConfigEdit) => Observable<unknown>;
+  version: string;
+  emit: EmitEvent;
+  now: () => number;
+  /** backend handshakes start on the client's initialize, or after this long without one */
+  clientWaitMs?: number;
+}
+
+const replayLatest = <T>() => shareReplay<T>({ bufferSize: 1, refCount: true });
+
+const sameEntries = (a: readonly BackendEntry[], b: readonly BackendEntry[]): boolean => canonicalJson(a) === canonicalJson(b);
+
+/** Outbound lines for the client's stdout; completes when the client's input ends. */
+export function relay(deps: RelayDeps): Observable<string> {
+  const { emit } = deps;
+  const config$ = deps.configInput$.pipe(
+    configState(deps.file, deps.env),
+    tap((state) => {
+      if (state.outcome === 'loaded') emit({ event: 'config.reloaded', file: deps.file, backends: state.config.backends.map((entry) => entry.name), level: 'info' });
+      if (state.outcome === 'invalid' && state.error) emit({ event: 'config.invalid', file: deps.file, error: state.error.message, line: state.error.line, field: state.error.field, level: 'warn' });
+    }),
+    replayLatest(),
+  );
+  const enabled$ = config$.pipe(
+    map((state) => state.config.backends.filter((entry) => entry.enabled)),
+    distinctUntilChanged(sameEntries),
+    replayLatest(),
+  );
+
+  const messages$ = deps.lines$.pipe(
+    filter((line) => line.trim() !== ''),
+    map(parseMessage),
+    share(),
+  );
+  const end$ = messages$.pipe(ignoreElements(), endWith(true));
+  const isRequest = (method: string) => (message: ReturnType<typeof parseMessage>) => message.kind === 'request' && message.message.method === method;
+  const isNotification = (method: string) => (message: ReturnType<typeof parseMessage>) => message.kind === 'notification' && message.message.method === method;
+
+  const clientReady$ = race(messages$.pipe(filter(isRequest('initialize'))), timer(deps.clientWaitMs ?? 2_000)).pipe(take(1));
+
+  const kicks = createSignal<string>();
+  const restarts = createSignal<string>();
+  const states$ = backendStates$(
+    clientReady$.pipe(switchMap(() => enabled$)),
+    {
+      openLink: deps.openLink,
+      jitter: deps.jitter,
+      clientCapabilities: {},
+      clientInfo: { name: 'mcp-relay', version: deps.version },
+      kicks$: kicks.fired$,
+      restarts$: restarts.fired$,
+    },
+  ).pipe(replayLatest());
+
+  const view$ = combineLatest([enabled$, states$]).pipe(
+    map(([entries, states]) => ({ entries, states, catalogue: buildCatalogue(entries, states, MANAGEMENT_TOOL_NAMES) })),
+    replayLatest(),
+  );
+  const catalogue$ = view$.pipe(map((view) => view.catalogue));
+
+  const events$ = view$.pipe(
+    pairwise(),
+    tap(([before, after]) => {
+      for (const event of backendEvents(before.states, after.states, before.catalogue, after.catalogue)) emit(event);
+      if (before.catalogue.key !== after.catalogue.key || canonicalJson(before.catalogue.findings) !== canonicalJson(after.catalogue.findings)) {
+        for (const event of catalogueEvents(before.catalogue, after.catalogue)) emit(event);
+      }
+    }),
+    ignoreElements(),
+  );
+
+  const firstListReady$ = race(
+    view$.pipe(filter((view) => view.entries.every((entry) => hasAttempted(view.states.get(entry.name))))),
+    config$.pipe(take(1), mergeMap((state) => timer(state.config.startupGraceMs))),
+  ).pipe(take(1), shareReplay({ bufferSize: 1, refCount: false }));
+
+  const listChanged$ = messages$.pipe(
+    filter(isNotification('notifications/initialized')),
+    take(1),
+    switchMap(() => catalogue$.pipe(map((catalogue) => catalogue.key), distinctUntilChanged(), skip(1))),
+    map((): Outgoing => ({ message: notification('notifications/tools/list_changed') })),
+  );
+
+  const responses$ = routeClient(messages$, {
+    catalogue$,
+    states$,
+    firstListReady$,
+    management: {
+      file: deps.file,
+      config$,
+      states$,
+      catalogue$,
+      editConfig: deps.editConfig,
+      restart: restarts.fire,
+    },
+    kick: kicks.fire,
+    serverInfo: { name: 'mcp-relay', version: deps.version },
+    now: deps.now,
+    emit,
+  });
+
+  const lines$ = merge(responses$, listChanged$).pipe(
+    withLatestFrom(config$),
+    map(([outgoing, state]) => serializeForClient(outgoing, state.config.maxClientMessageBytes)),
+    tap((serialized) => {
+      const over = 'oversized' in serialized ? serialized.oversized : 'dropped' in serialized ? serialized.dropped : null;
+      if (over) emit({ event: 'client.oversized', bytes: over.bytes, limit: over.limit, backend: over.outgoing.backend, tool: over.outgoing.tool, dropped: 'dropped' in serialized, level: 'warn' });
+    }),
+    filter((serialized): serialized is Extract<typeof serialized, { line: string }> => 'line' in serialized),
+    map((serialized) => serialized.line),
+  );
+
+  return merge(events$, lines$).pipe(takeUntil(end$));
+}

@@ -1,0 +1,113 @@
+/** The client side: inbound lines -> outbound messages. One slow or failing request never ends the stream. */
+import { catchError, filter, map, merge, mergeMap, of, share, take, type Observable } from 'rxjs';
+import type { BackendStates } from './backends.js';
+import { forwardToolCall } from './call-tool.js';
+import type { Catalogue } from './catalogue.js';
+import type { Outgoing } from './client-output.js';
+import { errorMessage } from './errors.js';
+import type { EmitEvent } from './events.js';
+import { ErrorCode, failure, success, type JsonRpcRequest, type parseMessage } from './jsonrpc.js';
+import { callManagementTool, MANAGEMENT_TOOL_NAMES, MANAGEMENT_TOOLS, type ManagementDeps } from './management.js';
+import { negotiateProtocolVersion } from './protocol.js';
+
+export type ClientMessage = ReturnType<typeof parseMessage>;
+
+export interface RouterDeps {
+  catalogue$: Observable<Catalogue>;
+  states$: Observable<BackendStates>;
+  /** emits (and replays) once the first tools/list may be answered */
+  firstListReady$: Observable<unknown>;
+  management: ManagementDeps;
+  kick: (backend: string) => void;
+  serverInfo: { name: string; version: string };
+  instructions?: string;
+  now: () => number;
+  emit: EmitEvent;
+}
+
+const reply = (message: Outgoing['message']): Observable<Outgoing> => of({ message });
+
+function initialize(request: JsonRpcRequest, deps: RouterDeps): Observable<Outgoing> {
+  return reply(
+    success(request.id, {
+      protocolVersion: negotiateProtocolVersion(request.params?.['protocolVersion']),
+      capabilities: { tools: { listChanged: true } },
+      serverInfo: deps.serverInfo,
+      ...(deps.instructions ? { instructions: deps.instructions } : {}),
+    }),
+  );
+}
+
+function listTools(request: JsonRpcRequest, deps: RouterDeps): Observable<Outgoing> {
+  return deps.firstListReady$.pipe(
+    take(1),
+    mergeMap(() => deps.catalogue$.pipe(take(1))),
+    map((catalogue) => ({ message: success(request.id, { tools: [...MANAGEMENT_TOOLS, ...catalogue.tools] }) })),
+  );
+}
+
+function callTool(request: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id']) => Observable<unknown>, deps: RouterDeps): Observable<Outgoing> {
+  const params = request.params ?? {};
+  const tool = params['name'];
+  if (typeof tool !== 'string') return reply(failure(request.id, ErrorCode.InvalidParams, 'tools/call needs params.name, a string'));
+  const args = params['arguments'] && typeof params['arguments'] === 'object' ? (params['arguments'] as Record<string, unknown>) : {};
+  if (MANAGEMENT_TOOL_NAMES.has(tool)) {
+    return callManagementTool(tool, args, deps.management).pipe(map((result) => ({ message: success(request.id, result), tool })));
+  }
+  return deps.catalogue$.pipe(
+    take(1),
+    mergeMap((catalogue) => {
+      const backend = catalogue.routes.get(tool);
+      if (backend === undefined) {
+        return reply(
+          failure(request.id, ErrorCode.InvalidParams, `Unknown tool '${tool}': no backend behind this relay provides it. Call relay_get_status to see which backends are connected and which tools they offer.`, { tool }),
+        );
+      }
+      return forwardToolCall(request, backend, tool, { states$: deps.states$, kick: deps.kick, cancelled$, now: deps.now, emit: deps.emit });
+    }),
+  );
+}
+
+const UNSERVED = 'is not served by mcp-relay';
+
+function request(message: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id']) => Observable<unknown>, deps: RouterDeps): Observable<Outgoing> {
+  switch (message.method) {
+    case 'initialize':
+      return initialize(message, deps);
+    case 'ping':
+      return reply(success(message.id, {}));
+    case 'tools/list':
+      return listTools(message, deps);
+    case 'tools/call':
+      return callTool(message, cancelled$, deps);
+    default:
+      // server/discover (Claude Code's first probe) lands here too: -32601 makes it fall back to initialize
+      return reply(failure(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} ${UNSERVED}`));
+  }
+}
+
+/** Client messages in, messages to the client out; the stream ends only when the input does. */
+export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDeps): Observable<Outgoing> {
+  const shared$ = messages$.pipe(share());
+  const cancelled$ = (id: JsonRpcRequest['id']) =>
+    shared$.pipe(filter((message) => message.kind === 'notification' && message.message.method === 'notifications/cancelled' && message.message.params?.['requestId'] === id));
+  return shared$.pipe(
+    mergeMap((message): Observable<Outgoing> => {
+      switch (message.kind) {
+        case 'parse-error':
+          deps.emit({ event: 'client.invalid', reason: `not JSON: ${message.reason}`, level: 'warn' });
+          return reply(failure(null, ErrorCode.ParseError, `Parse error: ${message.reason}`));
+        case 'invalid':
+          deps.emit({ event: 'client.invalid', reason: message.reason, level: 'warn' });
+          return reply(failure(message.id, ErrorCode.InvalidRequest, `Invalid request: ${message.reason}`));
+        case 'request':
+          return request(message.message, cancelled$, deps).pipe(
+            catchError((error: unknown) => reply(failure(message.message.id, ErrorCode.InternalError, `mcp-relay failed on ${message.message.method}: ${errorMessage(error)}`))),
+          );
+        case 'notification':
+        case 'response':
+          return merge();
+      }
+    }),
+  );
+}

@@ -1,0 +1,157 @@
+/** Request/response over one backend link: fresh numeric ids, relay progress tokens, late responses dropped. */
+import { Observable, type Subscriber } from 'rxjs';
+import { NotWrittenError, OutcomeUnknownError } from './errors.js';
+import { ErrorCode, failure, parseMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
+import type { BackendLink } from './link.js';
+
+export type CallEvent = { kind: 'progress'; params: Params } | { kind: 'response'; response: JsonRpcResponse };
+
+export type Incoming =
+  | { kind: 'notification'; message: JsonRpcNotification }
+  | { kind: 'request'; message: JsonRpcRequest }
+  | { kind: 'violation'; reason: string };
+
+interface Pending {
+  subscriber: Subscriber<CallEvent>;
+  progressToken?: string;
+}
+
+export class RpcChannel {
+  private nextId = 1;
+  private nextToken = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly progress = new Map<string, Subscriber<CallEvent>>();
+  private closedBy: Error | null = null;
+
+  /** Subscribe exactly once for the life of the link: it dispatches responses and progress, and emits the rest. */
+  readonly incoming$: Observable<Incoming>;
+
+  constructor(
+    readonly backend: string,
+    private readonly link: BackendLink,
+  ) {
+    this.incoming$ = new Observable<Incoming>((subscriber) => {
+      const subscription = link.frames$.subscribe({
+        next: (frame) => {
+          const incoming = this.dispatch(frame);
+          if (incoming) subscriber.next(incoming);
+        },
+        error: (error: unknown) => {
+          this.close(error instanceof Error ? error : new Error(String(error)));
+          subscriber.error(error);
+        },
+        complete: () => {
+          this.close(new Error('connection ended'));
+          subscriber.complete();
+        },
+      });
+      return () => {
+        subscription.unsubscribe();
+        this.close(new Error('connection closed by the relay'));
+      };
+    });
+  }
+
+  /**
+   * Sends a request; emits progress for it, then its response. Unsubscribing before the response
+   * (timeout, client cancel) tells the backend with notifications/cancelled.
+   */
+  request(method: string, params?: Params): Observable<CallEvent> {
+    return new Observable<CallEvent>((subscriber) => {
+      if (this.closedBy) {
+        subscriber.error(new NotWrittenError(this.backend));
+        return undefined;
+      }
+      const id = this.nextId++;
+      const entry: Pending = { subscriber };
+      let outParams = params;
+      const meta = params?.['_meta'];
+      if (meta && typeof meta === 'object' && 'progressToken' in meta) {
+        // the client's token may collide with another client's on this connection: use our own
+        entry.progressToken = `relay-${this.nextToken++}`;
+        outParams = { ...params, _meta: { ...meta, progressToken: entry.progressToken } };
+        this.progress.set(entry.progressToken, subscriber);
+      }
+      this.pending.set(id, entry);
+      const frame = JSON.stringify(outParams === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: outParams });
+      if (!this.link.send(frame)) {
+        this.forget(id);
+        subscriber.error(new NotWrittenError(this.backend));
+        return undefined;
+      }
+      return () => {
+        if (this.forget(id) && !this.closedBy) {
+          this.notify('notifications/cancelled', { requestId: id, reason: 'cancelled by mcp-relay (timeout or client cancel)' });
+        }
+      };
+    });
+  }
+
+  notify(method: string, params?: Params): boolean {
+    return this.link.send(JSON.stringify(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }));
+  }
+
+  respond(response: JsonRpcResponse): boolean {
+    return this.link.send(JSON.stringify(response));
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** true when the request was still pending */
+  private forget(id: number): boolean {
+    const entry = this.pending.get(id);
+    if (!entry) return false;
+    this.pending.delete(id);
+    if (entry.progressToken !== undefined) this.progress.delete(entry.progressToken);
+    return true;
+  }
+
+  private dispatch(frame: string): Incoming | null {
+    const parsed = parseMessage(frame);
+    switch (parsed.kind) {
+      case 'parse-error':
+        return { kind: 'violation', reason: `frame is not JSON: ${parsed.reason}` };
+      case 'invalid':
+        return { kind: 'violation', reason: `invalid JSON-RPC message: ${parsed.reason}` };
+      case 'response': {
+        const id = parsed.message.id;
+        const entry = typeof id === 'number' ? this.pending.get(id) : undefined;
+        // a response for an id we do not own (late, cancelled, a gateway's broadcast) is dropped
+        if (!entry || typeof id !== 'number') return null;
+        this.forget(id);
+        entry.subscriber.next({ kind: 'response', response: parsed.message });
+        entry.subscriber.complete();
+        return null;
+      }
+      case 'notification': {
+        const { message } = parsed;
+        if (message.method === 'notifications/progress') {
+          const token = message.params?.['progressToken'];
+          const owner = typeof token === 'string' ? this.progress.get(token) : undefined;
+          owner?.next({ kind: 'progress', params: message.params ?? {} });
+          return null;
+        }
+        return { kind: 'notification', message };
+      }
+      case 'request':
+        return { kind: 'request', message: parsed.message };
+    }
+  }
+
+  private close(cause: Error): void {
+    if (this.closedBy) return;
+    this.closedBy = cause;
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    this.progress.clear();
+    for (const entry of entries) entry.subscriber.error(new OutcomeUnknownError(this.backend, cause));
+  }
+}
+
+/** A request the backend sent us that this relay does not serve answers -32601, so the backend never hangs. */
+export const refuseRequest = (request: JsonRpcRequest): JsonRpcResponse =>
+  request.method === 'ping'
+    ? { jsonrpc: '2.0', id: request.id, result: {} }
+    : failure(request.id, ErrorCode.MethodNotFound, `mcp-relay does not forward ${request.method} yet`);
