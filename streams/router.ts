@@ -54,8 +54,10 @@ function callTool(request: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id']
   if (MANAGEMENT_TOOL_NAMES.has(tool)) {
     return callManagementTool(tool, args, deps.management).pipe(map((result) => ({ message: success(request.id, result), tool })));
   }
-  return deps.catalogue$.pipe(
-    take(1),
+  const routed$ = deps.catalogue$.pipe(take(1));
+  return routed$.pipe(
+    // a client with a cached tool list may call before the backends' first handshakes: wait for them, as tools/list does
+    mergeMap((catalogue) => (catalogue.routes.has(tool) ? of(catalogue) : deps.firstListReady$.pipe(take(1), mergeMap(() => routed$)))),
     mergeMap((catalogue) => {
       const backend = catalogue.routes.get(tool);
       if (backend === undefined) {

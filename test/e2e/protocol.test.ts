@@ -1,0 +1,138 @@
+// The stdio protocol at the byte level, with a raw newline-JSON peer: what the SDK client would hide or reject.
+import { spawnSync } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startBackend, type RunningBackend } from '../fixtures/mcp-ws-backend.js';
+import { bigTool, echoTool, richTool } from '../fixtures/tools.js';
+import { backendsYaml, configFile, INITIALIZE, RELAY_MAIN, startRawRelay, type RawRelay } from './relay-process.js';
+
+/** The same call made directly on the backend over WebSocket, as raw JSON. */
+async function callDirect(url: string, name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const socket = new WebSocket(url, ['mcp']);
+  await new Promise((done, fail) => socket.once('open', done).once('error', fail));
+  const replies = new Map<number, (m: Record<string, unknown>) => void>();
+  socket.on('message', (data) => {
+    const message = JSON.parse(data.toString()) as Record<string, unknown>;
+    replies.get(message['id'] as number)?.(message);
+  });
+  const ask = (id: number, method: string, params: unknown) =>
+    new Promise<Record<string, unknown>>((done) => {
+      replies.set(id, done);
+      socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    });
+  await ask(1, 'initialize', INITIALIZE);
+  socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+  const response = await ask(2, 'tools/call', { name, arguments: args });
+  socket.terminate();
+  return response;
+}
+
+describe('stdio protocol with a raw peer', () => {
+  let backend: RunningBackend;
+  let file: string;
+  let relay: RawRelay;
+
+  beforeAll(async () => {
+    backend = await startBackend({ name: 'rich', tools: [richTool('rich_tool'), echoTool('echo'), bigTool('huge', 11 * 1024 * 1024)] });
+    file = configFile(backendsYaml([{ name: 'rich', url: backend.url }])).file;
+  });
+  afterEach(async () => relay?.stop());
+  afterAll(async () => backend?.close());
+
+  it("answers Claude Code's server/discover probe with -32601, then initializes with the client's version", async () => {
+    relay = startRawRelay(['--config', file]);
+    const probe = await relay.request('server-discover-probe-1', 'server/discover', {});
+    expect(probe['error']).toMatchObject({ code: -32601 });
+    const init = await relay.request(1, 'initialize', { ...INITIALIZE, protocolVersion: '2025-03-26' });
+    expect(init['result']).toMatchObject({
+      protocolVersion: '2025-03-26',
+      capabilities: { tools: { listChanged: true } },
+      serverInfo: { name: 'mcp-relay' },
+    });
+    const newer = await relay.request(2, 'initialize', { ...INITIALIZE, protocolVersion: '2099-01-01' });
+    expect((newer['result'] as Record<string, unknown>)['protocolVersion']).toBe('2025-11-25');
+    expect((await relay.request(3, 'ping'))['result']).toEqual({});
+  });
+
+  it('answers bad input with -32700, -32600 and -32601 and keeps serving', async () => {
+    relay = startRawRelay(['--config', file]);
+    relay.sendLine('this is not json');
+    expect((await relay.next((m) => m['id'] === null))['error']).toMatchObject({ code: -32700 });
+    relay.sendLine('{"jsonrpc":"2.0","id":7,"method":12}');
+    expect((await relay.next((m) => m['id'] === 7))['error']).toMatchObject({ code: -32600 });
+    relay.sendLine('[1,2,3]');
+    expect((await relay.next((m) => m['id'] === null))['error']).toMatchObject({ code: -32600 });
+    expect((await relay.request(8, 'no/such/method', {}))['error']).toMatchObject({ code: -32601 });
+    relay.sendLine('{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"arguments":{}}}');
+    expect((await relay.next((m) => m['id'] === 9))['error']).toMatchObject({ code: -32602 });
+    await relay.request(10, 'initialize', INITIALIZE);
+    const list = await relay.request(11, 'tools/list', {});
+    expect(((list['result'] as Record<string, unknown>)['tools'] as unknown[]).length).toBeGreaterThan(5);
+  });
+
+  it('passes a result through unchanged: extra fields, unknown content types, _meta, structuredContent', async () => {
+    relay = startRawRelay(['--config', file]);
+    await relay.request(1, 'initialize', INITIALIZE);
+    relay.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const list = await relay.request(2, 'tools/list', {});
+    const direct = await callDirect(backend.url, 'rich_tool', { x: 1 });
+    const viaRelay = await relay.request('call-1', 'tools/call', { name: 'rich_tool', arguments: { x: 1 } });
+    expect(viaRelay).toEqual({ ...direct, id: 'call-1' });
+    expect(viaRelay['result']).toMatchObject({ extraTopLevel: 'kept', _meta: { trace: 'abc' } });
+    const definition = ((list['result'] as Record<string, unknown>)['tools'] as Array<Record<string, unknown>>).find((tool) => tool['name'] === 'rich_tool');
+    expect(definition).toEqual(richTool('rich_tool').definition);
+  });
+
+  it('replaces an 11 MB result with an error result naming its size, the limit and the backend', async () => {
+    relay = startRawRelay(['--config', file]);
+    await relay.request(1, 'initialize', INITIALIZE);
+    const response = await relay.request(2, 'tools/call', { name: 'huge', arguments: {} });
+    const result = response['result'] as { isError: boolean; content: Array<{ text: string }> };
+    expect(result.isError).toBe(true);
+    expect(result.content[0]?.text).toMatch(/tool 'huge' from backend 'rich' is \d{8} bytes, over the relay's limit of 9000000 bytes/);
+    expect(JSON.stringify(response).length).toBeLessThan(10_000);
+    // the connection survives: the next call works
+    const echo = await relay.request(3, 'tools/call', { name: 'echo', arguments: { ok: true } });
+    expect(echo['result']).toMatchObject({ content: [{ type: 'text', text: 'echo:{"ok":true}' }] });
+  });
+
+  it('exits 0 within 2 s when stdin closes, with nothing but protocol on stdout', async () => {
+    relay = startRawRelay(['--config', file]);
+    await relay.request(1, 'initialize', INITIALIZE);
+    await relay.request(2, 'tools/list', {});
+    const started = Date.now();
+    relay.child.stdin.end();
+    const { code } = await relay.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(relay.received).toEqual([]);
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('exits 0 on %s', async (signal) => {
+    relay = startRawRelay(['--config', file]);
+    await relay.request(1, 'initialize', INITIALIZE);
+    relay.child.kill(signal);
+    expect((await relay.exited).code).toBe(0);
+  });
+});
+
+describe('command line', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [RELAY_MAIN, ...args], { encoding: 'utf8', input: '' });
+
+  it('prints usage for --help and the version for --version', () => {
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/Usage: mcp-relay \[--config PATH\]/);
+    const version = run('--version');
+    expect(version.status).toBe(0);
+    expect(version.stdout).toMatch(/^mcp-relay \d+\.\d+\.\d+/);
+  });
+
+  it('rejects an unknown flag with a usage error and exit code 2', () => {
+    const bad = run('--bogus');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/bogus/);
+    expect(bad.stderr).toMatch(/Usage:/);
+    expect(bad.stdout).toBe('');
+  });
+});
