@@ -1,4 +1,5 @@
 /** Reconnect with exponential backoff and jitter; the count resets only on a value that means "healthy". */
+import { asError } from './errors.js';
 import { defer, race, retry, tap, throwError, timer, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
 
 export interface BackoffConfig<T> {
@@ -28,7 +29,7 @@ export const backoff = <T>({ initialMs, maxMs, maxRetries = Infinity, jitter, is
         retry({
           delay: (error: unknown) => {
             failures += 1;
-            if (failures > maxRetries) return throwError(() => error);
+            if (failures > maxRetries) return throwError(() => asError(error));
             const wait$ = timer(jitter(backoffDelayMs(failures, initialMs, maxMs)));
             return kick$ ? race(wait$, kick$) : wait$;
           },

@@ -1,9 +1,9 @@
 /** tools/call to a backend: wait for its connection, send once, time out, map ids and progress tokens back. */
-import { catchError, filter, map, of, retry, switchMap, take, takeUntil, tap, throwError, timeout, type Observable } from 'rxjs';
+import { catchError, filter, finalize, map, of, retry, switchMap, take, takeUntil, tap, throwError, timeout, type Observable } from 'rxjs';
 import type { BackendSession } from './connection.js';
 import { DEFAULT_SETTINGS } from './schema.js';
 import type { BackendStates } from './backends.js';
-import { CallError, NotWrittenError, OutcomeUnknownError, errorMessage } from './errors.js';
+import { asError, CallError, NotWrittenError, OutcomeUnknownError, errorMessage } from './errors.js';
 import type { EmitEvent } from './events.js';
 import { ErrorCode, failure, notification, type JsonRpcRequest, type Params } from './jsonrpc.js';
 import type { Outgoing } from './client-output.js';
@@ -53,7 +53,7 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
           `the backend is not connected and did not come back within ${connectWaitMs} ms${current?.error ? ` (last error: ${current.error})` : ''}`,
         );
       return session$.pipe(
-        timeout({ first: connectWaitMs, with: () => throwError(unavailable) }),
+        timeout({ first: connectWaitMs, with: () => throwError(() => unavailable()) }),
         switchMap((session) =>
           session.channel.request('tools/call', params).pipe(
             // progress from the backend restarts the clock
@@ -62,7 +62,7 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
           ),
         ),
         // never written means never seen: the only case where sending again is safe
-        retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => error)) }),
+        retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => asError(error))) }),
       );
     }),
   ).pipe(
@@ -80,10 +80,8 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
       outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
       return of<Outgoing>({ message: failure(request.id, callError.code, callError.message, { backend, tool, reason: callError.what }) });
     }),
+    finalize(() => deps.emit({ event: 'call.done', tool, backend, ms: deps.now() - started, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' })),
     takeUntil(deps.cancelled$(request.id)),
-    tap({
-      finalize: () => deps.emit({ event: 'call.done', tool, backend, ms: deps.now() - started, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' }),
-    }),
   );
 }
 

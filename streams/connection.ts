@@ -18,7 +18,7 @@ import {
   type Observable,
 } from 'rxjs';
 import { backoff } from './backoff.js';
-import { BackendRequestTimeoutError, ConnectError, HandshakeError } from './errors.js';
+import { asError, BackendRequestTimeoutError, ConnectError, HandshakeError } from './errors.js';
 import { keepAlive } from './keep-alive.js';
 import type { BackendLink, OpenLink } from './link.js';
 import { listAllTools } from './list-tools.js';
@@ -128,7 +128,7 @@ export function backendLife$(entry: BackendEntry, deps: ConnectionDeps, signals:
         switchMap((link) => session$(entry, link, deps)),
       ),
     ),
-  ).pipe(catchError((error: unknown) => concat(of<BackendEvent>({ type: 'failed', error: toError(error) }), throwError(() => error))));
+  ).pipe(catchError((error: unknown) => concat(of<BackendEvent>({ type: 'failed', error: asError(error) }), throwError(() => asError(error)))));
 
   return signals.restart$.pipe(
     startWith(null),
@@ -145,5 +145,3 @@ export function backendLife$(entry: BackendEntry, deps: ConnectionDeps, signals:
     ),
   );
 }
-
-const toError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));

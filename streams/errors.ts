@@ -99,3 +99,6 @@ export class CallError extends Error {
 }
 
 export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Anything thrown, as an Error (RxJS and our handlers only ever pass Errors on). */
+export const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));

@@ -73,7 +73,7 @@ export async function startSdkRelay(file: string, env: Record<string, string> = 
   });
   const stderr = transport.stderr;
   // drained from the start, so a full pipe can never stall the relay
-  const events = stderr ? eventCollector(stderr) : [];
+  const events = stderr ? eventCollector(stderr as unknown as NodeJS.ReadableStream) : [];
   await client.connect(transport);
   return { client, events, listChanged: () => changes, close: () => client.close() };
 }
@@ -181,5 +181,5 @@ export async function status(client: Client): Promise<StatusJson> {
   return JSON.parse(content[0]?.text ?? '{}') as StatusJson;
 }
 
-export const textOf = (result: { content?: unknown }): string =>
-  ((result.content as Array<{ type: string; text?: string }>) ?? []).map((part) => part.text ?? '').join('\n');
+export const textOf = (result: unknown): string =>
+  (((result as { content?: unknown }).content as Array<{ type: string; text?: string }>) ?? []).map((part) => part.text ?? '').join('\n');
