@@ -29,6 +29,8 @@ export function fileChanges$(file: string): Observable<void> {
       ignored: (path: string) => path !== dir && basename(path) !== name,
     });
     watcher.on('all', () => subscriber.next());
+    // a change during chokidar's initial scan counts as 'initial' and is not reported: read once more when ready
+    watcher.on('ready', () => subscriber.next());
     watcher.on('error', (error) => subscriber.error(error));
     return () => void watcher.close();
   });

@@ -61,7 +61,9 @@ export function backendStates$(entries$: Observable<readonly BackendEntry[]>, de
         const current = next.get(change.name);
         // a stopped life's last word must not overwrite its successor
         if (current && current.generation > change.generation) return states;
-        next.set(change.name, change.state);
+        // a re-pointed backend keeps its last-known tools until its new session lists: a move is not two catalogue changes
+        const inherit = change.state.tools === null && current?.tools != null;
+        next.set(change.name, inherit ? { ...change.state, tools: current.tools } : change.state);
       }
       return next;
     }, new Map<string, BackendState>()),

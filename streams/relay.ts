@@ -12,7 +12,6 @@ import {
   race,
   share,
   shareReplay,
-  skip,
   switchMap,
   take,
   takeUntil,
@@ -120,10 +119,15 @@ export function relay(deps: RelayDeps): Observable<string> {
     config$.pipe(take(1), mergeMap((state) => timer(state.config.startupGraceMs))),
   ).pipe(take(1), shareReplay({ bufferSize: 1, refCount: false }));
 
+  // the catalogue the client last saw, from a tools/list answer or a list_changed: a change is only news against that
+  let announcedKey: string | null = null;
   const listChanged$ = messages$.pipe(
     filter(isNotification('notifications/initialized')),
     take(1),
-    switchMap(() => catalogue$.pipe(map((catalogue) => catalogue.key), distinctUntilChanged(), skip(1))),
+    switchMap(() => catalogue$.pipe(map((catalogue) => catalogue.key))),
+    // a client that has not listed yet will get the current catalogue when it does
+    filter((key) => announcedKey !== null && key !== announcedKey),
+    tap((key) => (announcedKey = key)),
     map((): Outgoing => ({ message: notification('notifications/tools/list_changed') })),
   );
 
@@ -140,6 +144,7 @@ export function relay(deps: RelayDeps): Observable<string> {
       restart: restarts.fire,
     },
     kick: kicks.fire,
+    onToolsListed: (key) => (announcedKey = key),
     serverInfo: { name: 'mcp-relay', version: deps.version },
     now: deps.now,
     emit,

@@ -19,6 +19,8 @@ export interface RouterDeps {
   firstListReady$: Observable<unknown>;
   management: ManagementDeps;
   kick: (backend: string) => void;
+  /** the catalogue key a tools/list answer carried: list_changed compares against it */
+  onToolsListed: (key: string) => void;
   serverInfo: { name: string; version: string };
   instructions?: string;
   now: () => number;
@@ -42,7 +44,10 @@ function listTools(request: JsonRpcRequest, deps: RouterDeps): Observable<Outgoi
   return deps.firstListReady$.pipe(
     take(1),
     mergeMap(() => deps.catalogue$.pipe(take(1))),
-    map((catalogue) => ({ message: success(request.id, { tools: [...MANAGEMENT_TOOLS, ...catalogue.tools] }) })),
+    map((catalogue) => {
+      deps.onToolsListed(catalogue.key);
+      return { message: success(request.id, { tools: [...MANAGEMENT_TOOLS, ...catalogue.tools] }) };
+    }),
   );
 }
 

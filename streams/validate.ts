@@ -30,7 +30,7 @@ export function validateTool(tool: unknown): ToolCheck {
     } else if (Array.isArray(required)) {
       const known = isObjectRecord(properties) ? properties : {};
       for (const field of required as string[]) {
-        if (!(field in known)) warnings.push(`required field '${field}' is not in inputSchema.properties`);
+        if (!Object.hasOwn(known, field)) warnings.push(`required field '${field}' is not in inputSchema.properties`);
       }
     }
   }

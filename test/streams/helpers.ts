@@ -1,0 +1,131 @@
+/** Shared fakes for the marble tests: a TestScheduler wired to vitest, config entries, backend states, fake links. */
+import { NEVER, Subject, concat, defer, of, type Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { expect } from 'vitest';
+import { initialBackendState, type BackendState } from '../../streams/backend-state.js';
+import type { BackendSession } from '../../streams/connection.js';
+import type { BackendLink } from '../../streams/link.js';
+import { RpcChannel } from '../../streams/rpc-channel.js';
+import { DEFAULT_SETTINGS, type BackendEntry, type BackendSettings } from '../../streams/schema.js';
+
+export const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+export const identity = (ms: number): number => ms;
+
+export function entry(name: string, overrides: Partial<Omit<BackendEntry, 'settings'>> & { settings?: Partial<BackendSettings> } = {}): BackendEntry {
+  const { settings, ...rest } = overrides;
+  return {
+    name,
+    url: `ws://${name}.test/mcp`,
+    subprotocol: 'mcp',
+    headers: {},
+    enabled: true,
+    ...rest,
+    settings: { ...DEFAULT_SETTINGS, ...settings },
+  };
+}
+
+export const tool = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name,
+  description: `${name} does things`,
+  inputSchema: { type: 'object', properties: {} },
+  ...extra,
+});
+
+export function session(backend: string, channel: RpcChannel): BackendSession {
+  return { backend, channel, protocolVersion: '2025-11-25', serverInfo: {}, capabilities: {} };
+}
+
+export function connectedState(backendEntry: BackendEntry, tools: readonly unknown[] | null, backendSession: BackendSession | null = null, generation = 1): BackendState {
+  return { ...initialBackendState(backendEntry, generation), phase: 'connected', session: backendSession, tools, attempts: 1 };
+}
+
+export const states = (...list: BackendState[]): Map<string, BackendState> => new Map(list.map((state) => [state.entry.name, state]));
+
+export type Frame = Record<string, unknown>;
+
+/** A link whose inbound frames the test scripts (marbles) and whose outbound frames are recorded. */
+export function scriptedLink(frames$: Observable<string>, accept: (frame: Frame) => boolean = () => true): { link: BackendLink; sent: Frame[] } {
+  const sent: Frame[] = [];
+  const link: BackendLink = {
+    frames$,
+    send: (text) => {
+      const frame = JSON.parse(text) as Frame;
+      sent.push(frame);
+      return accept(frame);
+    },
+    ping: () => of(undefined),
+  };
+  return { link, sent };
+}
+
+export const frame = (message: Frame): string => JSON.stringify({ jsonrpc: '2.0', ...message });
+
+/**
+ * A well-behaved MCP backend behind a link: answers initialize and tools/list at once (synchronously),
+ * records every frame the relay sends, and lets the test push notifications or drop the connection.
+ */
+export class FakeBackend {
+  readonly sent: Frame[] = [];
+  private readonly inbound = new Subject<string>();
+  readonly link: BackendLink;
+
+  constructor(public tools: unknown[]) {
+    this.link = {
+      frames$: this.inbound.asObservable(),
+      send: (text) => {
+        const message = JSON.parse(text) as Frame;
+        this.sent.push(message);
+        this.answer(message);
+        return true;
+      },
+      ping: () => of(undefined),
+    };
+  }
+
+  push(message: Frame): void {
+    this.inbound.next(frame(message));
+  }
+
+  drop(error: Error): void {
+    this.inbound.error(error);
+  }
+
+  /** tools changed on the backend: it says so, and the relay is expected to list again */
+  changeTools(tools: unknown[]): void {
+    this.tools = tools;
+    this.push({ method: 'notifications/tools/list_changed' });
+  }
+
+  private answer(message: Frame): void {
+    if (!('id' in message) || typeof message['method'] !== 'string') return;
+    if (message['method'] === 'initialize') {
+      this.push({ id: message['id'], result: { protocolVersion: '2025-11-25', capabilities: { tools: { listChanged: true } }, serverInfo: { name: 'fake', version: '1' } } });
+    } else if (message['method'] === 'tools/list') {
+      this.push({ id: message['id'], result: { tools: this.tools } });
+    }
+  }
+}
+
+/** An OpenLink-shaped factory: a fresh FakeBackend per connection, open at once, never completing. */
+export function fakeBackends(toolsFor: (backendEntry: BackendEntry) => unknown[]): {
+  openLink: (backendEntry: BackendEntry) => Observable<BackendLink>;
+  opened: Array<{ entry: BackendEntry; backend: FakeBackend }>;
+  latest: (name: string) => FakeBackend;
+} {
+  const opened: Array<{ entry: BackendEntry; backend: FakeBackend }> = [];
+  return {
+    opened,
+    openLink: (backendEntry) =>
+      defer(() => {
+        const backend = new FakeBackend(toolsFor(backendEntry));
+        opened.push({ entry: backendEntry, backend });
+        return concat(of(backend.link), NEVER);
+      }),
+    latest: (name) => {
+      const found = opened.filter((open) => open.entry.name === name).at(-1);
+      if (!found) throw new Error(`no connection was opened to ${name}`);
+      return found.backend;
+    },
+  };
+}
