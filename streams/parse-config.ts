@@ -1,5 +1,5 @@
 /** backends.yaml text -> RelayConfig, or a ConfigError naming the file, the line and the field. */
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from './errors.js';
 import {
   configSchema,
@@ -22,7 +22,10 @@ const fieldName = (path: Path): string =>
 /** The line of the deepest node on the path that exists, so a missing field points at its parent. */
 function lineOf(doc: Document, lines: LineCounter, path: Path): number | undefined {
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+    const parent = depth === 0 ? null : depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
+    // a key's own line: a block value (`key:` then an indented map) starts on the line below
+    const key = isMap(parent) ? parent.items.find((pair) => isScalar(pair.key) && pair.key.value === path[depth - 1])?.key : undefined;
+    const node = isNode(key) ? key : depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
     if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
   }
   return undefined;
@@ -63,7 +66,9 @@ export function parseConfig(text: string, file: string, env: Env): RelayConfig |
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const path = (issue?.path ?? []).filter((key): key is string | number => typeof key !== 'symbol');
+    const at = (issue?.path ?? []).filter((key): key is string | number => typeof key !== 'symbol');
+    // an unknown key is the mistake, not the block holding it: point at the key and its line
+    const path = issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined ? [...at, issue.keys[0]] : at;
     return new ConfigError(file, issue?.message ?? 'invalid', lineOf(doc, lines, path), fieldName(path) || undefined);
   }
   const defaults = resolveSettings(DEFAULT_SETTINGS, parsed.data.defaults);

@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../streams/errors.js';
+import { parseConfig } from '../../streams/parse-config.js';
+import type { RelayConfig } from '../../streams/schema.js';
+
+const FILE = '/etc/relay/backends.yaml';
+
+const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;
+
+function parsed(text: string, env: Record<string, string> = {}): RelayConfig {
+  const result = parseConfig(text, FILE, env);
+  if (result instanceof ConfigError) throw new Error(`expected a config, got: ${result.message}`);
+  return result;
+}
+
+function failed(text: string, env: Record<string, string> = {}): ConfigError {
+  const result = parseConfig(text, FILE, env);
+  if (!(result instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+describe('parseConfig', () => {
+  describe('defaults', () => {
+    it('fills every setting of a minimal backend', () => {
+      const config = parsed(yaml('backends:', '  - name: alpha', '    url: ws://alpha.test/mcp'));
+      expect(config).toEqual({
+        backends: [
+          {
+            name: 'alpha',
+            url: 'ws://alpha.test/mcp',
+            subprotocol: 'mcp',
+            headers: {},
+            enabled: true,
+            settings: {
+              timeoutMs: 900_000,
+              connectWaitMs: 10_000,
+              pingIntervalMs: 30_000,
+              pongTimeoutMs: 10_000,
+              backoff: { initialMs: 5_000, maxMs: 300_000 },
+              maxMessageBytes: 33_554_432,
+            },
+          },
+        ],
+        startupGraceMs: 5_000,
+        maxClientMessageBytes: 9_000_000,
+        management: { allowChanges: true },
+      });
+    });
+
+    it.each([
+      ['an empty file', ''],
+      ['a file of comments', '# nothing yet\n'],
+      ['backends: (null)', 'backends:\n'],
+      ['an empty list', 'backends: []\n'],
+    ])('reads %s as no backends with the relay defaults', (_what, text) => {
+      expect(parsed(text)).toEqual({ backends: [], startupGraceMs: 5_000, maxClientMessageBytes: 9_000_000, management: { allowChanges: true } });
+    });
+
+    it('reads the relay-wide settings', () => {
+      const config = parsed(yaml('startupGraceMs: 0', 'maxClientMessageBytes: 1000', 'management:', '  allowChanges: false'));
+      expect(config.startupGraceMs).toBe(0);
+      expect(config.maxClientMessageBytes).toBe(1000);
+      expect(config.management).toEqual({ allowChanges: false });
+    });
+
+    it('applies the defaults block to every backend, and a backend overrides it field by field', () => {
+      const config = parsed(
+        yaml(
+          'defaults:',
+          '  timeoutMs: 60000',
+          '  pingIntervalMs: 5000',
+          '  backoff:',
+          '    initialMs: 1000',
+          'backends:',
+          '  - name: alpha',
+          '    url: ws://alpha.test',
+          '  - name: beta',
+          '    url: ws://beta.test',
+          '    timeoutMs: 120000',
+          '    backoff:',
+          '      maxMs: 20000',
+          '    maxMessageBytes: 1024',
+        ),
+      );
+      expect(config.backends.map((backend) => backend.settings)).toEqual([
+        {
+          timeoutMs: 60_000,
+          connectWaitMs: 10_000,
+          pingIntervalMs: 5_000,
+          pongTimeoutMs: 10_000,
+          backoff: { initialMs: 1_000, maxMs: 300_000 },
+          maxMessageBytes: 33_554_432,
+        },
+        {
+          timeoutMs: 120_000,
+          connectWaitMs: 10_000,
+          pingIntervalMs: 5_000,
+          pongTimeoutMs: 10_000,
+          backoff: { initialMs: 1_000, maxMs: 20_000 },
+          maxMessageBytes: 1024,
+        },
+      ]);
+    });
+  });
+
+  describe('subprotocol', () => {
+    const subprotocol = (line: string | null) =>
+      parsed(yaml('backends:', '  - name: alpha', '    url: wss://alpha.test', ...(line === null ? [] : [`    ${line}`]))).backends[0]?.subprotocol;
+
+    it("offers 'mcp' when not set", () => expect(subprotocol(null)).toBe('mcp'));
+    it('offers the one configured', () => expect(subprotocol('subprotocol: jsonrpc')).toBe('jsonrpc'));
+    it('offers none for false', () => expect(subprotocol('subprotocol: false')).toBeNull());
+    it('offers none for null', () => expect(subprotocol('subprotocol: null')).toBeNull());
+  });
+
+  describe('headers', () => {
+    const text = yaml(
+      'backends:',
+      '  - name: alpha',
+      '    url: ws://alpha.test',
+      '    headers:',
+      '      Authorization: Bearer ${ALPHA_TOKEN}',
+      '      X-Route: ${REGION}-${ZONE}',
+      '      X-Literal: no $substitution here',
+    );
+
+    it('substitutes ${ENV} references from the injected environment', () => {
+      expect(parsed(text, { ALPHA_TOKEN: 's3cret', REGION: 'eu', ZONE: 'b' }).backends[0]?.headers).toEqual({
+        Authorization: 'Bearer s3cret',
+        'X-Route': 'eu-b',
+        'X-Literal': 'no $substitution here',
+      });
+    });
+
+    it('fails on a variable that is not set, naming the variable, the field and its line', () => {
+      const error = failed(text, { ALPHA_TOKEN: 's3cret', REGION: 'eu' });
+      expect(error).toMatchObject({ file: FILE, line: 6, field: 'backends[0].headers.X-Route' });
+      expect(error.message).toContain('ZONE');
+      expect(error.message).toBe(`${FILE}:6: backends[0].headers.X-Route: environment variable ZONE is not set`);
+    });
+  });
+
+  it('reads enabled: false', () => {
+    expect(parsed(yaml('backends:', '  - name: alpha', '    url: ws://alpha.test', '    enabled: false')).backends[0]?.enabled).toBe(false);
+  });
+
+  describe('errors name the file, the line and the field', () => {
+    it('invalid YAML', () => {
+      const error = failed(yaml('backends:', '  - name: alpha', '    url: [ws://alpha.test', '  - name: beta'));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.file).toBe(FILE);
+      expect(error.line).toBeGreaterThanOrEqual(3);
+      expect(error.message).toMatch(new RegExp(`^${FILE}:${error.line}: invalid YAML: `));
+    });
+
+    it('a duplicate key is invalid YAML, not a silent overwrite', () => {
+      const error = failed(yaml('backends:', '  - name: alpha', '    url: ws://alpha.test', '    url: ws://other.test'));
+      expect(error).toMatchObject({ file: FILE, line: 4 });
+      expect(error.detail).toMatch(/^invalid YAML/);
+    });
+
+    it.each([
+      ['http://alpha.test'],
+      ['alpha.test:8080'],
+      ['not a url'],
+    ])('a url that is not ws:// or wss:// (%s)', (url) => {
+      const error = failed(yaml('backends:', '  - name: alpha', `    url: ${url}`));
+      expect(error).toMatchObject({ file: FILE, line: 3, field: 'backends[0].url', detail: 'must be a ws:// or wss:// URL' });
+      expect(error.message).toBe(`${FILE}:3: backends[0].url: must be a ws:// or wss:// URL`);
+    });
+
+    it('a duplicate backend name, pointing at the second one', () => {
+      const error = failed(yaml('backends:', '  - name: alpha', '    url: ws://a.test', '  - name: beta', '    url: ws://b.test', '  - name: alpha', '    url: ws://c.test'));
+      expect(error).toMatchObject({ file: FILE, line: 6, field: 'backends[2].name' });
+      expect(error.detail).toContain("duplicate backend name 'alpha'");
+      expect(error.detail).toContain('backends[0]');
+    });
+
+    it('a name Claude cannot use', () => {
+      expect(failed(yaml('backends:', '  - name: my.backend', '    url: ws://a.test'))).toMatchObject({ file: FILE, line: 2, field: 'backends[0].name' });
+    });
+
+    it('a missing url points at its backend', () => {
+      expect(failed(yaml('backends:', '  - name: alpha', '    enabled: true'))).toMatchObject({ file: FILE, line: 2, field: 'backends[0].url' });
+    });
+
+    it('a setting of the wrong type', () => {
+      expect(failed(yaml('defaults:', '  timeoutMs: soon'))).toMatchObject({ file: FILE, line: 2, field: 'defaults.timeoutMs' });
+    });
+
+    it('an unknown key in a backend names the key and its line', () => {
+      const error = failed(yaml('backends:', '  - name: alpha', '    url: ws://alpha.test', '    timeout: 5000'));
+      expect(error).toMatchObject({ file: FILE, line: 4, field: 'backends[0].timeout' });
+      expect(error.message).toContain('timeout');
+    });
+
+    it('an unknown top-level key names the key and its line', () => {
+      const error = failed(yaml('backends: []', 'defualts:', '  timeoutMs: 1000'));
+      expect(error).toMatchObject({ file: FILE, line: 2, field: 'defualts' });
+    });
+
+    it('an unknown key in a nested block', () => {
+      expect(failed(yaml('defaults:', '  backoff:', '    initialMs: 10', '    factor: 3'))).toMatchObject({ file: FILE, line: 4, field: 'defaults.backoff.factor' });
+    });
+  });
+});
