@@ -23,5 +23,12 @@ export function createEventLog(env: Readonly<Record<string, string | undefined>>
   const emit = ({ level = 'info', msg, ...fields }: RelayEvent) => {
     logger[level](fields, msg ?? fields.event);
   };
-  return { logger, emit, flush: () => destination.flushSync() };
+  const flush = () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // not open yet (nothing written) or already closed: nothing to flush
+    }
+  };
+  return { logger, emit, flush };
 }

@@ -78,7 +78,9 @@ function main(): void {
   process.once('SIGINT', () => exit('SIGINT'));
   // a client that vanished makes stdout throw EPIPE: that is an exit, not a crash
   process.stdout.on('error', () => exit('stdout closed'));
+  // the relay must never exit because of one bad message or backend: log it and keep serving
   process.on('uncaughtException', (error) => log.emit({ event: 'relay.uncaught', error: error.stack ?? String(error), level: 'error' }));
+  process.on('unhandledRejection', (reason) => log.emit({ event: 'relay.uncaught', error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason), level: 'error' }));
 }
 
 main();

@@ -136,3 +136,27 @@ describe('command line', () => {
     expect(bad.stdout).toBe('');
   });
 });
+
+describe('backend handshake headers', () => {
+  it('sends configured headers with ${ENV} substituted, offering subprotocol mcp', async () => {
+    const { WebSocketServer } = await import('ws');
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (protocols) => (protocols.has('mcp') ? 'mcp' : false) });
+    const seen = new Promise<{ auth?: string; protocol?: string }>((done) =>
+      server.once('connection', (socket, request) => {
+        done({ auth: request.headers['authorization'], protocol: socket.protocol });
+        socket.close();
+      }),
+    );
+    await new Promise((done) => server.once('listening', done));
+    const port = (server.address() as { port: number }).port;
+    const { file } = configFile(backendsYaml([{ name: 'h', url: `ws://127.0.0.1:${port}`, extra: '    headers:\n      Authorization: Bearer ${RELAY_HEADER_TOKEN}\n' }]));
+    const relay = startRawRelay(['--config', file], { RELAY_HEADER_TOKEN: 'abc123' });
+    try {
+      await relay.request(1, 'initialize', INITIALIZE);
+      expect(await seen).toEqual({ auth: 'Bearer abc123', protocol: 'mcp' });
+    } finally {
+      await relay.stop();
+      server.close();
+    }
+  });
+});

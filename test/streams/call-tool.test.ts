@@ -1,0 +1,232 @@
+import { map, NEVER, shareReplay, type Observable } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { BackendStates } from '../../streams/backends.js';
+import type { BackendState } from '../../streams/backend-state.js';
+import { forwardToolCall, type CallDeps } from '../../streams/call-tool.js';
+import { ConnectionClosedError } from '../../streams/errors.js';
+import type { RelayEvent } from '../../streams/events.js';
+import type { JsonRpcRequest } from '../../streams/jsonrpc.js';
+import { RpcChannel } from '../../streams/rpc-channel.js';
+import { connectedState, entry, frame, scheduler, scriptedLink, session, states, type Frame } from './helpers.js';
+
+const alpha = entry('alpha', { settings: { timeoutMs: 100, connectWaitMs: 50 } });
+
+const request: JsonRpcRequest = {
+  jsonrpc: '2.0',
+  id: 'call-7',
+  method: 'tools/call',
+  params: { name: 'echo', arguments: { text: 'hi' }, _meta: { progressToken: 'tok-A' } },
+};
+
+/** A connected backend session over a scripted link; its channel is listening, as connection.ts does. */
+function liveSession(frames$: Observable<string>, accept?: (frame: Frame) => boolean) {
+  const fake = scriptedLink(frames$, accept);
+  const channel = new RpcChannel('alpha', fake.link);
+  channel.incoming$.subscribe({ error: () => undefined });
+  const backendSession = session('alpha', channel);
+  return { sent: fake.sent, state: connectedState(alpha, [], backendSession) };
+}
+
+const failedState = (error: string): BackendState => ({ ...connectedState(alpha, []), phase: 'failed', error });
+
+/** states$ as relay.ts shares it: every subscriber gets the current map at once. */
+const replayed = (states$: Observable<BackendStates>) => states$.pipe(shareReplay({ bufferSize: 1, refCount: false }));
+
+function deps(states$: Observable<BackendStates>, overrides: Partial<CallDeps> = {}) {
+  const kicked: string[] = [];
+  const events: RelayEvent[] = [];
+  const callDeps: CallDeps = {
+    states$: replayed(states$),
+    kick: (name) => kicked.push(name),
+    cancelled$: () => NEVER,
+    now: () => 0,
+    emit: (event) => events.push(event),
+    ...overrides,
+  };
+  return { callDeps, kicked, events };
+}
+
+const messages = (out$: ReturnType<typeof forwardToolCall>) => out$.pipe(map((out) => out.message));
+
+const callError = (code: number, text: RegExp) => ({
+  jsonrpc: '2.0',
+  id: 'call-7',
+  error: { code, message: expect.stringMatching(text), data: { backend: 'alpha', tool: 'echo', reason: expect.any(String) } },
+});
+
+const toolCalls = (sent: Frame[]) => sent.filter((message) => message['method'] === 'tools/call');
+
+describe('forwardToolCall', () => {
+  it("sends the call with a fresh id and relay token, and answers with the backend's result under the client's id, untouched", () => {
+    const result = { content: [{ type: 'text', text: 'hi' }], structuredContent: { echoed: 'hi' }, _meta: { 'vendor/x': 1 }, isError: false };
+    let sent: Frame[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const backend = liveSession(hot('10ms r', { r: frame({ id: 1, result }) }));
+      sent = backend.sent;
+      const { callDeps } = deps(hot('s', { s: states(backend.state) }));
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('10ms (r|)', { r: { jsonrpc: '2.0', id: 'call-7', result } });
+    });
+    expect(sent).toEqual([{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: { progressToken: 'relay-1' } } }]);
+  });
+
+  it('times out after timeoutMs from the entry with -32002 naming backend and tool, and cancels the call on the backend', () => {
+    let sent: Frame[] = [];
+    let events: RelayEvent[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const backend = liveSession(hot('-'));
+      sent = backend.sent;
+      const setup = deps(hot('s', { s: states(backend.state) }));
+      events = setup.events;
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('100ms (e|)', {
+        e: callError(-32002, /^backend 'alpha', tool 'echo': no response within the call timeout/),
+      });
+    });
+    expect(sent.map((message) => [message['method'], message['params']])).toEqual([
+      ['tools/call', expect.anything()],
+      ['notifications/cancelled', { requestId: 1, reason: expect.any(String) }],
+    ]);
+    expect(events).toEqual([expect.objectContaining({ event: 'call.done', backend: 'alpha', tool: 'echo', outcome: 'timeout' })]);
+  });
+
+  it('restarts the timeout on every progress event and maps progress back to the client token', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      // prettier-ignore
+      const backend = liveSession(hot('80ms p 79ms q 79ms r', {
+        p: frame({ method: 'notifications/progress', params: { progressToken: 'relay-1', progress: 1, total: 3 } }),
+        q: frame({ method: 'notifications/progress', params: { progressToken: 'relay-1', progress: 2, total: 3 } }),
+        r: frame({ id: 1, result: { content: [] } }),
+      }));
+      const { callDeps } = deps(hot('s', { s: states(backend.state) }));
+      // 240 ms in all, over a 100 ms timeout: each progress reset the clock
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('80ms p 79ms q 79ms (r|)', {
+        p: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'tok-A', progress: 1, total: 3 } },
+        q: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'tok-A', progress: 2, total: 3 } },
+        r: { jsonrpc: '2.0', id: 'call-7', result: { content: [] } },
+      });
+    });
+  });
+
+  it('times out timeoutMs after the last progress', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const backend = liveSession(hot('80ms p', { p: frame({ method: 'notifications/progress', params: { progressToken: 'relay-1', progress: 1 } }) }));
+      const { callDeps } = deps(hot('s', { s: states(backend.state) }));
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('80ms p 99ms (e|)', {
+        p: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'tok-A', progress: 1 } },
+        e: callError(-32002, /tool 'echo'/),
+      });
+    });
+  });
+
+  it('waits connectWaitMs for a disconnected backend, kicking its reconnect, then answers -32001 with the last error', () => {
+    let kicked: string[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const setup = deps(hot('s', { s: states(failedState('connect ECONNREFUSED 127.0.0.1:9')) }));
+      kicked = setup.kicked;
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('50ms (e|)', {
+        e: callError(-32001, /^backend 'alpha', tool 'echo': the backend is not connected and did not come back within 50 ms \(last error: connect ECONNREFUSED 127\.0\.0\.1:9\)/),
+      });
+    });
+    expect(kicked).toEqual(['alpha']);
+  });
+
+  it('sends the call as soon as the backend reconnects within connectWaitMs', () => {
+    let sent: Frame[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const backend = liveSession(hot('30ms r', { r: frame({ id: 1, result: { ok: 1 } }) }));
+      sent = backend.sent;
+      const { callDeps } = deps(hot('f 19ms c', { f: states(failedState('gone')), c: states(backend.state) }));
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('30ms (r|)', { r: { jsonrpc: '2.0', id: 'call-7', result: { ok: 1 } } });
+    });
+    expect(toolCalls(sent)).toHaveLength(1);
+  });
+
+  it('answers -32004 when the backend is removed while the call waits', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const { callDeps } = deps(hot('f 9ms x', { f: states(failedState('gone')), x: states() }));
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('10ms (e|)', { e: callError(-32004, /removed from the config/) });
+    });
+  });
+
+  it('answers -32003 when the connection drops after the call was written, and does not send it again', () => {
+    let first: Frame[] = [];
+    let second: Frame[] = [];
+    let events: RelayEvent[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const dropped = liveSession(hot('10ms #', undefined, new ConnectionClosedError('alpha', 1006)));
+      const next = liveSession(hot('-'));
+      first = dropped.sent;
+      second = next.sent;
+      const setup = deps(hot('s 19ms t', { s: states(dropped.state), t: states({ ...next.state, generation: 1 }) }));
+      events = setup.events;
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('10ms (e|)', {
+        e: callError(-32003, /dropped after the request was sent.*the outcome is unknown and the relay did not send it again/),
+      });
+    });
+    expect(toolCalls(first)).toHaveLength(1);
+    expect(second).toEqual([]);
+    expect(events).toEqual([expect.objectContaining({ event: 'call.done', outcome: 'unknown' })]);
+  });
+
+  it('sends a call that was never written once more, on the next session', () => {
+    let first: Frame[] = [];
+    let second: Frame[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const closed = liveSession(hot('-'), () => false);
+      const next = liveSession(hot('40ms r', { r: frame({ id: 1, result: { ok: 2 } }) }));
+      first = closed.sent;
+      second = next.sent;
+      const { callDeps } = deps(hot('s 29ms t', { s: states(closed.state), t: states(next.state) }));
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('40ms (r|)', { r: { jsonrpc: '2.0', id: 'call-7', result: { ok: 2 } } });
+    });
+    expect(toolCalls(first)).toHaveLength(1);
+    expect(toolCalls(second)).toEqual([{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: { progressToken: 'relay-1' } } }]);
+  });
+
+  it('retries an unwritten call only once', () => {
+    let third: Frame[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const one = liveSession(hot('-'), () => false);
+      const two = liveSession(hot('-'), () => false);
+      const three = liveSession(hot('-'));
+      third = three.sent;
+      const { callDeps } = deps(hot('a 9ms b 9ms c', { a: states(one.state), b: states(two.state), c: states(three.state) }));
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('10ms (e|)', { e: callError(-32001, /could not be written/) });
+    });
+    expect(third).toEqual([]);
+  });
+
+  it('gives up on an unwritten call when no new session comes within connectWaitMs', () => {
+    scheduler().run(({ hot, expectObservable }) => {
+      const closed = liveSession(hot('-'), () => false);
+      const { callDeps } = deps(hot('s', { s: states(closed.state) }));
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('50ms (e|)', { e: callError(-32001, /did not come back within 50 ms/) });
+    });
+  });
+
+  it('stops at a client cancel and tells the backend', () => {
+    let sent: Frame[] = [];
+    let events: RelayEvent[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const backend = liveSession(hot('-'));
+      sent = backend.sent;
+      const cancel$ = hot('30ms c');
+      const setup = deps(hot('s', { s: states(backend.state) }), { cancelled$: () => cancel$ });
+      events = setup.events;
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('30ms |');
+    });
+    expect(sent.map((message) => message['method'])).toEqual(['tools/call', 'notifications/cancelled']);
+    expect(events).toEqual([expect.objectContaining({ event: 'call.done', outcome: 'cancelled' })]);
+  });
+
+  it('keeps a tool error a result, not a relay error', () => {
+    let events: RelayEvent[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const result = { content: [{ type: 'text', text: 'no such file' }], isError: true };
+      const backend = liveSession(hot('5ms r', { r: frame({ id: 1, result }) }));
+      const setup = deps(hot('s', { s: states(backend.state) }));
+      events = setup.events;
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('5ms (r|)', { r: { jsonrpc: '2.0', id: 'call-7', result } });
+    });
+    expect(events).toEqual([expect.objectContaining({ outcome: 'tool-error' })]);
+  });
+});
