@@ -111,7 +111,7 @@ function reconnect(args: Record<string, unknown>, deps: ManagementDeps): Observa
       const state = name === null ? undefined : states.get(name);
       if (!state || name === null) return of(text(`No backend named ${JSON.stringify(name)} is connected or connecting. Call relay_list_servers to see the names.`, true));
       deps.restart(name);
-      return settled$(deps, name, state.attempts, state.entry.settings.connectWaitMs * 2).pipe(map((outcome) => text(`Backend '${name}' reconnected: ${outcome}.`)));
+      return settled$(deps, name, state.attempts, state.entry.settings.connectWaitMs * 3).pipe(map((outcome) => text(`Backend '${name}' reconnected: ${outcome}.`)));
     }),
   );
 }
@@ -125,8 +125,12 @@ function add(args: Record<string, unknown>, deps: ManagementDeps): Observable<To
     switchMap((config) => {
       if (config.config.backends.some((entry) => entry.name === name)) return of(text(`A backend named '${name}' already exists. Remove it first, or pick another name.`, true));
       return deps.editConfig({ kind: 'add', name, url }).pipe(
-        switchMap(() => current(deps.states$)),
-        switchMap((states) => settled$(deps, name, states.get(name)?.attempts ?? 0, DEFAULT_SETTINGS.connectWaitMs * 2)),
+        switchMap(() => combineLatest([deps.config$, deps.states$]).pipe(take(1))),
+        switchMap(([config, states]) => {
+          const waitMs = (config.config.backends.find((entry) => entry.name === name)?.settings ?? DEFAULT_SETTINGS).connectWaitMs;
+          // connect, handshake and list each get up to connectWaitMs
+          return settled$(deps, name, states.get(name)?.attempts ?? 0, waitMs * 3);
+        }),
         map((outcome) => text(`Backend '${name}' added to ${deps.file} (${redactUrl(url)}): ${outcome}.`)),
       );
     }),

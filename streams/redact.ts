@@ -6,6 +6,7 @@ export function redactUrl(raw: string): string {
   } catch {
     return '<invalid url>';
   }
+  if (!url.username && !url.password && url.search === '') return raw;
   if (url.username || url.password) {
     url.username = '***';
     url.password = '';

@@ -79,7 +79,7 @@ describe('catalogue and routing over stdio', () => {
       ['paged', 'healthy', 5],
     ]);
     expect(s.servers[0]?.tool_names).toEqual(['alpha_echo', 'alpha_other']);
-    expect(s.servers[0]?.url).toBe(`${alpha.url}/`);
+    expect(s.servers[0]?.url).toBe(alpha.url);
   });
 
   it('logs call.done with tool, backend, duration and outcome', async () => {
