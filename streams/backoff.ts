@@ -1,6 +1,6 @@
 /** Reconnect with exponential backoff and jitter; the count resets only on a value that means "healthy". */
 import { asError } from './errors.js';
-import { defer, race, retry, tap, throwError, timer, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
+import { defer, merge, retry, take, tap, throwError, timer, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
 
 export interface BackoffConfig<T> {
   initialMs: number;
@@ -31,7 +31,8 @@ export const backoff = <T>({ initialMs, maxMs, maxRetries = Infinity, jitter, is
             failures += 1;
             if (failures > maxRetries) return throwError(() => asError(error));
             const wait$ = timer(jitter(backoffDelayMs(failures, initialMs, maxMs)));
-            return kick$ ? race(wait$, kick$) : wait$;
+            // merge, not race: a kick$ that completes must not end the retries
+            return kick$ ? merge(wait$, kick$).pipe(take(1)) : wait$;
           },
         }),
       );

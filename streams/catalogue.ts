@@ -27,6 +27,16 @@ export interface Catalogue {
   key: string;
 }
 
+const RELAY = 'mcp-relay (management tool)';
+
+function conflict(name: string | null, backend: string, reserved: ReadonlySet<string>, routes: ReadonlyMap<string, string>): string[] {
+  if (name === null) return [];
+  const owner = reserved.has(name) ? RELAY : routes.get(name);
+  if (owner === undefined) return [];
+  if (owner === backend) return [`name conflict: backend '${backend}' lists '${name}' more than once; the first copy is kept`];
+  return [`name conflict: '${name}' is already provided by ${owner === RELAY ? owner : `backend '${owner}'`}, listed earlier; '${backend}' loses it`];
+}
+
 /**
  * The backend listed first in backends.yaml keeps a contested name, whoever connected first;
  * `reserved` names (the relay's own tools) beat every backend.
@@ -44,8 +54,7 @@ export function buildCatalogue(order: readonly BackendEntry[], states: BackendSt
     for (const tool of list) {
       const check = validateTool(tool);
       for (const warning of check.warnings) findings.push({ backend: entry.name, tool: check.name, level: 'warning', reason: warning });
-      const owner = check.name === null ? undefined : reserved.has(check.name) ? 'mcp-relay (management tool)' : routes.get(check.name);
-      const problems = owner === undefined ? check.problems : [...check.problems, `name conflict: '${check.name}' is already provided by ${owner === 'mcp-relay (management tool)' ? owner : `backend '${owner}'`}, listed earlier; '${entry.name}' loses it`];
+      const problems = [...check.problems, ...conflict(check.name, entry.name, reserved, routes)];
       if (problems.length > 0 || check.name === null) {
         summary.invalid += 1;
         for (const reason of problems) findings.push({ backend: entry.name, tool: check.name, level: 'invalid', reason });

@@ -34,6 +34,6 @@ export const configState =
   (file: string, env: Env): OperatorFunction<ConfigInput, ConfigState> =>
   (input$) =>
     input$.pipe(
-      distinctUntilChanged((a, b) => a.kind === b.kind && (a.kind !== 'text' || (b.kind === 'text' && a.text === b.text))),
+      distinctUntilChanged((a, b) => (a.kind === 'text' ? b.kind === 'text' && a.text === b.text : a.kind === 'unreadable' ? b.kind === 'unreadable' && a.reason === b.reason : a.kind === b.kind)),
       scan((state: ConfigState, input: ConfigInput) => next(state, input, file, env), INITIAL_CONFIG_STATE),
     );

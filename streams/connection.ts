@@ -4,7 +4,6 @@ import {
   concat,
   defer,
   EMPTY,
-  exhaustMap,
   filter,
   map,
   merge,
@@ -97,20 +96,17 @@ function session$(entry: BackendEntry, link: BackendLink, deps: ConnectionDeps):
       return EMPTY;
     }),
   );
+  const listChanged$ = incoming$.pipe(filter((incoming) => incoming.kind === 'notification' && incoming.message.method === 'notifications/tools/list_changed'));
   const life$ = handshake(entry, channel, deps).pipe(
     switchMap((session) =>
-      listAllTools(channel, waitMs).pipe(
-        switchMap((tools) =>
-          merge(
-            of<BackendEvent>({ type: 'connected', session, tools }),
-            incoming$.pipe(
-              filter((incoming) => incoming.kind === 'notification' && incoming.message.method === 'notifications/tools/list_changed'),
-              exhaustMap(() => listAllTools(channel, waitMs)),
-              map((list): BackendEvent => ({ type: 'tools', tools: list })),
-            ),
-            keepAlive(() => link.ping(), { everyMs: entry.settings.pingIntervalMs, timeoutMs: entry.settings.pongTimeoutMs }),
-          ),
+      merge(
+        // watch list_changed from the handshake on, and let a newer change cancel an older listing: no change is lost
+        listChanged$.pipe(
+          startWith(null),
+          switchMap(() => listAllTools(channel, waitMs)),
+          map((tools, index): BackendEvent => (index === 0 ? { type: 'connected', session, tools } : { type: 'tools', tools })),
         ),
+        keepAlive(() => link.ping(), { everyMs: entry.settings.pingIntervalMs, timeoutMs: entry.settings.pongTimeoutMs }),
       ),
     ),
   );

@@ -80,7 +80,8 @@ export class RpcChannel {
         return undefined;
       }
       return () => {
-        if (this.forget(id) && !this.closedBy) {
+        // the spec forbids cancelling initialize; a handshake that times out closes the connection instead
+        if (this.forget(id) && !this.closedBy && method !== 'initialize') {
           this.notify('notifications/cancelled', { requestId: id, reason: 'cancelled by mcp-relay (timeout or client cancel)' });
         }
       };

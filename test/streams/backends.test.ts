@@ -33,7 +33,7 @@ describe('backendStates$', () => {
     const opened: string[] = [];
     const fakes = new Map([a, b, c, a2].map((backend) => [backend.url, new FakeBackend([tool(`${backend.name}-tool`)])]));
     scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
-      const links = new Map([a, b, c, a2].map((backend): [string, Observable<BackendLink>] => [backend.url, cold('l', { l: fakes.get(backend.url)!.link })]));
+      const links = new Map([a, b, c, a2].map((backend) => [backend.url, cold<BackendLink>('l', { l: fakes.get(backend.url)!.link })] as const));
       const deps: BackendsDeps = {
         ...baseDeps,
         openLink: (backend: BackendEntry) => {
@@ -103,7 +103,7 @@ describe('backendStates$', () => {
     const b = entry('b');
     const fakes = new Map([a, b].map((backend) => [backend.url, new FakeBackend([tool(`${backend.name}-tool`)])]));
     scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
-      const links = new Map([a, b].map((backend): [string, Observable<BackendLink>] => [backend.url, cold('l', { l: fakes.get(backend.url)!.link })]));
+      const links = new Map([a, b].map((backend) => [backend.url, cold<BackendLink>('l', { l: fakes.get(backend.url)!.link })] as const));
       const deps: BackendsDeps = { ...baseDeps, restarts$: hot('10ms a', { a: 'a' }), openLink: (backend) => links.get(backend.url)! };
       const probe$ = hot('15ms p');
       expectObservable(sample(probe$, backendStates$(cold('x', { x: [a, b] }), deps)), '20ms !').toBe('15ms p', {

@@ -6,6 +6,8 @@ import { identity, scheduler } from './helpers.js';
 const always = () => true;
 /** backoff passes the last error on as it came */
 const boom = new Error('connection refused');
+/** a broken give-up must fail the test, not retry forever in virtual time */
+const BOUND = '5s !';
 
 describe('backoffDelayMs', () => {
   it('doubles from initialMs and stops at maxMs', () => {
@@ -17,7 +19,7 @@ describe('backoff', () => {
   it('waits 100, 200, 400 ms between attempts, then gives up after maxRetries', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const connect$ = cold('-#', undefined, boom);
-      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 3, jitter: identity, isHealthy: always }))).toBe('704ms #', undefined, boom);
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 3, jitter: identity, isHealthy: always })), BOUND).toBe('704ms #', undefined, boom);
       // prettier-ignore
       expectSubscriptions(connect$.subscriptions).toBe([
         '^!',
@@ -31,7 +33,7 @@ describe('backoff', () => {
   it('caps the wait at maxMs', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const connect$ = cold('-#', undefined, boom);
-      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 250, maxRetries: 4, jitter: identity, isHealthy: always }))).toBe('805ms #', undefined, boom);
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 250, maxRetries: 4, jitter: identity, isHealthy: always })), BOUND).toBe('805ms #', undefined, boom);
       // waits 100, 200, 250, 250
       // prettier-ignore
       expectSubscriptions(connect$.subscriptions).toBe([
@@ -47,7 +49,7 @@ describe('backoff', () => {
   it('lets the first error through when maxRetries is 0', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const connect$ = cold('--#', undefined, boom);
-      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 0, jitter: identity, isHealthy: always }))).toBe('--#', undefined, boom);
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 0, jitter: identity, isHealthy: always })), BOUND).toBe('--#', undefined, boom);
       expectSubscriptions(connect$.subscriptions).toBe('^-!');
     });
   });
@@ -71,7 +73,7 @@ describe('backoff', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const connect$ = cold('c#', undefined, boom);
       const isHealthy = (value: string) => value === 'h';
-      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 2, jitter: identity, isHealthy }))).toBe('c 100ms c 200ms c#', undefined, boom);
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 2, jitter: identity, isHealthy })), BOUND).toBe('c 100ms c 200ms c#', undefined, boom);
       // prettier-ignore
       expectSubscriptions(connect$.subscriptions).toBe([
         '^!',
@@ -112,7 +114,7 @@ describe('backoff', () => {
       const isHealthy = (value: string) => value === 'h';
       const out$ = connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 2, jitter: identity, isHealthy }));
       // waits: 100, 200, then h resets: 100, 200, then the third failure in a row gives up
-      expectObservable(out$).toBe('c 100ms c 200ms ch 100ms c 200ms c#', undefined, boom);
+      expectObservable(out$, BOUND).toBe('c 100ms c 200ms ch 100ms c 200ms c#', undefined, boom);
       expectSubscriptions(attempts[0]!.subscriptions).toBe('^!');
       expectSubscriptions(attempts[1]!.subscriptions).toBe('101ms ^!');
       expectSubscriptions(attempts[2]!.subscriptions).toBe('302ms ^-!');
@@ -125,7 +127,7 @@ describe('backoff', () => {
     scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const connect$ = cold('-#', undefined, boom);
       const kick$ = hot('50ms k');
-      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 2, jitter: identity, isHealthy: always, kick$ }))).toBe('252ms #', undefined, boom);
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 2, jitter: identity, isHealthy: always, kick$ })), BOUND).toBe('252ms #', undefined, boom);
       // kicked at 50 instead of waiting until 101; the next wait is still the second one: 200 ms
       // prettier-ignore
       expectSubscriptions(connect$.subscriptions).toBe([
@@ -141,8 +143,17 @@ describe('backoff', () => {
     scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const connect$ = cold('-----#', undefined, boom);
       const kick$ = hot('--k');
-      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 1, jitter: identity, isHealthy: always, kick$ }))).toBe('110ms #', undefined, boom);
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 1, jitter: identity, isHealthy: always, kick$ })), BOUND).toBe('110ms #', undefined, boom);
       expectSubscriptions(connect$.subscriptions).toBe(['^----!', '105ms ^----!']);
+    });
+  });
+
+  it('keeps waiting when kick$ completes without a kick', () => {
+    scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const connect$ = cold('-#', undefined, boom);
+      const kick$ = hot('20ms |');
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 1, jitter: identity, isHealthy: always, kick$ })), BOUND).toBe('102ms #', undefined, boom);
+      expectSubscriptions(connect$.subscriptions).toBe(['^!', '101ms ^!']);
     });
   });
 
@@ -150,7 +161,7 @@ describe('backoff', () => {
     const jitter = vi.fn((ms: number) => ms / 2 + 7);
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const connect$ = cold('-#', undefined, boom);
-      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 3, jitter, isHealthy: always }))).toBe('375ms #', undefined, boom);
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 3, jitter, isHealthy: always })), BOUND).toBe('375ms #', undefined, boom);
       // waits 57, 107, 207 instead of 100, 200, 400
       // prettier-ignore
       expectSubscriptions(connect$.subscriptions).toBe([

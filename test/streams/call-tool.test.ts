@@ -156,7 +156,7 @@ describe('forwardToolCall', () => {
       const next = liveSession(hot('-'));
       first = dropped.sent;
       second = next.sent;
-      const setup = deps(hot('s 19ms t', { s: states(dropped.state), t: states({ ...next.state, generation: 1 }) }));
+      const setup = deps(hot('s 19ms t', { s: states(dropped.state), t: states(next.state) }));
       events = setup.events;
       expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('10ms (e|)', {
         e: callError(-32003, /dropped after the request was sent.*the outcome is unknown and the relay did not send it again/),

@@ -16,6 +16,7 @@ const badYamlText = 'backends:\n  - name: [alpha\n';
 
 const text = (body: string): ConfigInput => ({ kind: 'text', text: body });
 const missing: ConfigInput = { kind: 'missing' };
+const unreadable = (reason: string): ConfigInput => ({ kind: 'unreadable', reason });
 
 function good(body: string): RelayConfig {
   const config = parseConfig(body, FILE, ENV);
@@ -103,7 +104,7 @@ describe('configState', () => {
 
   it('reports an unreadable file with its reason and keeps the config', () => {
     scheduler().run(({ cold, expectObservable }) => {
-      const input$ = cold('a-u', { a: text(alphaText), u: { kind: 'unreadable', reason: 'EACCES: permission denied' } });
+      const input$ = cold('a-u', { a: text(alphaText), u: unreadable('EACCES: permission denied') });
       expectObservable(input$.pipe(configState(FILE, ENV), map(summary))).toBe('a-u', {
         a: { backends: ['alpha'], error: null, outcome: 'loaded' },
         u: { backends: ['alpha'], error: `${FILE}: cannot read file: EACCES: permission denied`, outcome: 'invalid' },
@@ -117,6 +118,16 @@ describe('configState', () => {
       expectObservable(input$.pipe(configState(FILE, ENV), map(summary))).toBe('a---m---a', {
         a: { backends: ['alpha'], error: null, outcome: 'loaded' },
         m: { backends: ['alpha'], error: expect.stringContaining('file not found'), outcome: 'invalid' },
+      });
+    });
+  });
+
+  it('reports a new reason when the file stays unreadable for another reason', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const input$ = cold('a-b', { a: unreadable('EACCES: permission denied'), b: unreadable('EISDIR: illegal operation on a directory') });
+      expectObservable(input$.pipe(configState(FILE, ENV), map((state) => state.error?.message))).toBe('a-b', {
+        a: `${FILE}: cannot read file: EACCES: permission denied`,
+        b: `${FILE}: cannot read file: EISDIR: illegal operation on a directory`,
       });
     });
   });

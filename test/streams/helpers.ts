@@ -1,5 +1,5 @@
 /** Shared fakes for the marble tests: a TestScheduler wired to vitest, config entries, backend states, fake links. */
-import { NEVER, Subject, concat, defer, of, type Observable } from 'rxjs';
+import { asyncScheduler, NEVER, Subject, concat, defer, of, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { expect } from 'vitest';
 import { initialBackendState, type BackendState } from '../../streams/backend-state.js';
@@ -62,7 +62,8 @@ export function scriptedLink(frames$: Observable<string>, accept: (frame: Frame)
 export const frame = (message: Frame): string => JSON.stringify({ jsonrpc: '2.0', ...message });
 
 /**
- * A well-behaved MCP backend behind a link: answers initialize and tools/list at once (synchronously),
+ * A well-behaved MCP backend behind a link: answers initialize and tools/list at once (synchronously, unless
+ * listLatencyMs is set),
  * records every frame the relay sends, and lets the test push notifications or drop the connection.
  */
 export class FakeBackend {
@@ -70,7 +71,11 @@ export class FakeBackend {
   private readonly inbound = new Subject<string>();
   readonly link: BackendLink;
 
-  constructor(public tools: unknown[]) {
+  /** listLatencyMs: tools/list is answered that long after it is asked, with the tools as they were when asked */
+  constructor(
+    public tools: unknown[],
+    private readonly options: { listLatencyMs?: number; protocolVersion?: string; deaf?: boolean } = {},
+  ) {
     this.link = {
       frames$: this.inbound.asObservable(),
       send: (text) => {
@@ -79,7 +84,8 @@ export class FakeBackend {
         this.answer(message);
         return true;
       },
-      ping: () => of(undefined),
+      // a deaf backend never answers pings: the connection is dead but nobody closed it
+      ping: () => (this.options.deaf ? NEVER : of(undefined)),
     };
   }
 
@@ -100,15 +106,21 @@ export class FakeBackend {
   private answer(message: Frame): void {
     if (!('id' in message) || typeof message['method'] !== 'string') return;
     if (message['method'] === 'initialize') {
-      this.push({ id: message['id'], result: { protocolVersion: '2025-11-25', capabilities: { tools: { listChanged: true } }, serverInfo: { name: 'fake', version: '1' } } });
+      const protocolVersion = this.options.protocolVersion ?? '2025-11-25';
+      this.push({ id: message['id'], result: { protocolVersion, capabilities: { tools: { listChanged: true } }, serverInfo: { name: 'fake', version: '1' } } });
     } else if (message['method'] === 'tools/list') {
-      this.push({ id: message['id'], result: { tools: this.tools } });
+      const answer = { id: message['id'], result: { tools: this.tools } };
+      if (this.options.listLatencyMs === undefined) this.push(answer);
+      else asyncScheduler.schedule(() => this.push(answer), this.options.listLatencyMs);
     }
   }
 }
 
 /** An OpenLink-shaped factory: a fresh FakeBackend per connection, open at once, never completing. */
-export function fakeBackends(toolsFor: (backendEntry: BackendEntry) => unknown[]): {
+export function fakeBackends(
+  toolsFor: (backendEntry: BackendEntry) => unknown[],
+  options: ConstructorParameters<typeof FakeBackend>[1] = {},
+): {
   openLink: (backendEntry: BackendEntry) => Observable<BackendLink>;
   opened: Array<{ entry: BackendEntry; backend: FakeBackend }>;
   latest: (name: string) => FakeBackend;
@@ -118,7 +130,7 @@ export function fakeBackends(toolsFor: (backendEntry: BackendEntry) => unknown[]
     opened,
     openLink: (backendEntry) =>
       defer(() => {
-        const backend = new FakeBackend(toolsFor(backendEntry));
+        const backend = new FakeBackend(toolsFor(backendEntry), options);
         opened.push({ entry: backendEntry, backend });
         return concat(of(backend.link), NEVER);
       }),

@@ -21,7 +21,7 @@ describe('keepAlive', () => {
   it('errors with PongTimeoutError exactly timeoutMs after a ping that gets no pong', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const pong$ = cold('-');
-      expectObservable(keepAlive(() => pong$, { everyMs: 30, timeoutMs: 10 })).toBe('40ms #', undefined, new PongTimeoutError(10));
+      expectObservable(keepAlive(() => pong$, { everyMs: 30, timeoutMs: 10 }), '1s !').toBe('40ms #', undefined, new PongTimeoutError(10));
       expectSubscriptions(pong$.subscriptions).toBe('30ms ^ 9ms !');
     });
   });
@@ -31,7 +31,7 @@ describe('keepAlive', () => {
       const pongs = [cold('2ms p'), cold('2ms p'), cold('50ms p')];
       let next = 0;
       const ping = () => pongs[next++] ?? cold('-');
-      expectObservable(keepAlive(ping, { everyMs: 30, timeoutMs: 20 })).toBe('110ms #', undefined, new PongTimeoutError(20));
+      expectObservable(keepAlive(ping, { everyMs: 30, timeoutMs: 20 }), '1s !').toBe('110ms #', undefined, new PongTimeoutError(20));
     });
   });
 

@@ -1,5 +1,6 @@
 import { EMPTY, map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../../streams/config.js';
 import { ConnectionClosedError } from '../../streams/errors.js';
 import type { RelayEvent } from '../../streams/events.js';
 import { MANAGEMENT_TOOLS } from '../../streams/management.js';
@@ -8,6 +9,7 @@ import { fakeBackends, identity, scheduler, tool } from './helpers.js';
 
 const CONFIG = ['defaults:', '  backoff:', '    initialMs: 10', 'backends:', '  - name: alpha', '    url: ws://alpha.test/mcp', ''].join('\n');
 
+const text = (body: string): ConfigInput => ({ kind: 'text', text: body });
 const line = (message: Record<string, unknown>) => JSON.stringify({ jsonrpc: '2.0', ...message });
 // prettier-ignore
 const client = {
@@ -60,14 +62,14 @@ describe('relay: notifications/tools/list_changed', () => {
       }, 100);
       const deps = relayDeps(
         {
-          configInput$: cold('c', { c: { kind: 'text', text: CONFIG } }),
+          configInput$: cold('c', { c: text(CONFIG) }),
           lines$: hot('-inl 146ms t 49ms |', client),
           openLink: fakes.openLink,
         },
         events,
       );
       // prettier-ignore
-      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out) as unknown))).toBe('-a-b 46ms c 99ms d 49ms |', {
+      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out) as unknown)), '1s !').toBe('-a-b 46ms c 99ms d 49ms |', {
         a: initialized,
         b: listed(2, first),
         c: listChanged,
@@ -85,7 +87,7 @@ describe('relay: notifications/tools/list_changed', () => {
   it('sends one list_changed per change the client has not seen, and none for a flap that ends where it started', () => {
     const first = [tool('search')];
     const second = [tool('search'), tool('fetch')];
-    let current = first;
+    const current = first;
     const fakes = fakeBackends(() => current);
     const events: RelayEvent[] = [];
     const testScheduler = scheduler();
@@ -93,14 +95,32 @@ describe('relay: notifications/tools/list_changed', () => {
       testScheduler.schedule(() => fakes.latest('alpha').changeTools(second), 20);
       testScheduler.schedule(() => fakes.latest('alpha').changeTools(first), 40);
       testScheduler.schedule(() => fakes.latest('alpha').changeTools(first), 60);
-      const deps = relayDeps({ configInput$: cold('c', { c: { kind: 'text', text: CONFIG } }), lines$: hot('-inl 96ms |', client), openLink: fakes.openLink }, events);
+      const deps = relayDeps({ configInput$: cold('c', { c: text(CONFIG) }), lines$: hot('-inl 96ms |', client), openLink: fakes.openLink }, events);
       // prettier-ignore
-      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out) as unknown))).toBe('-a-b 16ms c 19ms d 59ms |', {
+      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out) as unknown)), '1s !').toBe('-a-b 16ms c 19ms d 59ms |', {
         a: initialized,
         b: listed(2, first),
         c: listChanged,
         d: listChanged,
       });
     });
+  });
+
+  it('sends one list_changed when the config adds a backend, and none when a backend moves to a new url with the same tools', () => {
+    const withBeta = `${CONFIG}  - name: beta\n    url: ws://beta.test/mcp\n`;
+    const betaMoved = `${CONFIG}  - name: beta\n    url: ws://beta-2.test/mcp\n`;
+    const fakes = fakeBackends((backend) => [tool(`${backend.name}-tool`)]);
+    const events: RelayEvent[] = [];
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      const configInput$ = cold('a 29ms b 29ms c', { a: text(CONFIG), b: text(withBeta), c: text(betaMoved) });
+      const deps = relayDeps({ configInput$, lines$: hot('-inl 96ms |', client), openLink: fakes.openLink }, events);
+      // prettier-ignore
+      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out) as unknown)), '1s !').toBe('-a-b 26ms c 69ms |', {
+        a: initialized,
+        b: listed(2, [tool('alpha-tool')]),
+        c: listChanged,
+      });
+    });
+    expect(fakes.opened.map((open) => open.entry.url)).toEqual(['ws://alpha.test/mcp', 'ws://beta.test/mcp', 'ws://beta-2.test/mcp']);
   });
 });
