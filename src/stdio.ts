@@ -5,20 +5,25 @@ import type { Readable, Writable } from 'node:stream';
 /** Lines of the input; completes when it ends. A trailing \r (CRLF clients) is dropped. */
 export function lines$(input: Readable): Observable<string> {
   return new Observable<string>((subscriber) => {
-    let buffered = '';
-    input.setEncoding('utf8');
+    // a huge line arrives in many chunks: keep them apart and join once, instead of rescanning a growing string
+    let pending: string[] = [];
     const onData = (chunk: string) => {
-      buffered += chunk;
-      let newline = buffered.indexOf('\n');
+      let start = 0;
+      let newline = chunk.indexOf('\n');
       while (newline !== -1) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
+        pending.push(chunk.slice(start, newline));
+        const line = pending.length === 1 ? (pending[0] as string) : pending.join('');
+        pending = [];
         subscriber.next(line.endsWith('\r') ? line.slice(0, -1) : line);
-        newline = buffered.indexOf('\n');
+        start = newline + 1;
+        newline = chunk.indexOf('\n', start);
       }
+      if (start < chunk.length) pending.push(chunk.slice(start));
     };
     const onEnd = () => {
-      if (buffered.trim() !== '') subscriber.next(buffered);
+      const rest = pending.join('');
+      pending = [];
+      if (rest.trim() !== '') subscriber.next(rest);
       subscriber.complete();
     };
     const onError = (error: Error) => subscriber.error(error);

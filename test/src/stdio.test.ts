@@ -1,0 +1,33 @@
+// Newline framing of the client's stdin: chunk boundaries anywhere, CRLF clients, a last line without a newline.
+import { PassThrough } from 'node:stream';
+import { lastValueFrom, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { lines$ } from '../../src/stdio.js';
+
+async function framed(chunks: string[]): Promise<string[]> {
+  const input = new PassThrough();
+  const collected = lastValueFrom(lines$(input).pipe(toArray()));
+  for (const chunk of chunks) input.write(chunk);
+  input.end();
+  return collected;
+}
+
+describe('lines$', () => {
+  it('splits on newlines wherever the chunks break', async () => {
+    expect(await framed(['{"a":', '1}\n{"b"', ':2}\n{"c":3}\n'])).toEqual(['{"a":1}', '{"b":2}', '{"c":3}']);
+  });
+
+  it('drops the \\r of CRLF line ends and keeps a last line that has no newline', async () => {
+    expect(await framed(['one\r\ntwo\r', '\nthree'])).toEqual(['one', 'two', 'three']);
+  });
+
+  it('joins a line spread over many chunks exactly once', async () => {
+    const big = 'x'.repeat(200_000);
+    const chunks = big.match(/.{1,1000}/g) ?? [];
+    expect(await framed([...chunks, '\nnext\n'])).toEqual([big, 'next']);
+  });
+
+  it('emits empty lines as they are (the relay ignores them) and completes on end', async () => {
+    expect(await framed(['\n\nlast\n'])).toEqual(['', '', 'last']);
+  });
+});
