@@ -7,6 +7,8 @@ export function lines$(input: Readable): Observable<string> {
   return new Observable<string>((subscriber) => {
     // a huge line arrives in many chunks: keep them apart and join once, instead of rescanning a growing string
     let pending: string[] = [];
+    // decode as UTF-8 across chunk boundaries (a multi-byte character may be split)
+    input.setEncoding('utf8');
     const onData = (chunk: string) => {
       let start = 0;
       let newline = chunk.indexOf('\n');
