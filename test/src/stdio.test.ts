@@ -4,7 +4,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { lines$ } from '../../src/stdio.js';
 
-async function framed(chunks: string[]): Promise<string[]> {
+async function framed(chunks: Array<string | Buffer>): Promise<string[]> {
   const input = new PassThrough();
   const collected = lastValueFrom(lines$(input).pipe(toArray()));
   for (const chunk of chunks) input.write(chunk);
@@ -29,5 +29,11 @@ describe('lines$', () => {
 
   it('emits empty lines as they are (the relay ignores them) and completes on end', async () => {
     expect(await framed(['\n\nlast\n'])).toEqual(['', '', 'last']);
+  });
+
+  it('decodes a multi-byte character split across chunks', async () => {
+    const bytes = Buffer.from('{"city":"Zürich ☃"}\n');
+    const cut = bytes.indexOf(0xe2) + 1; // inside the snowman's three bytes
+    expect(await framed([bytes.subarray(0, cut), bytes.subarray(cut)])).toEqual(['{"city":"Zürich ☃"}']);
   });
 });
