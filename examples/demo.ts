@@ -174,7 +174,7 @@ let listChangedWaiters: Array<() => void> = [];
 
 /** Resolves when more than `seen` list_changed notifications have arrived. */
 function listChangedBeyond(seen: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+  const arrived = new Promise<void>((resolve, reject) => {
     if (listChangedAt.length > seen) return resolve();
     const timer = setTimeout(
       () => reject(new Error(`no notifications/tools/list_changed within ${LIST_CHANGED_WAIT_MS / 1000} s`)),
@@ -187,6 +187,9 @@ function listChangedBeyond(seen: number): Promise<void> {
       }
     });
   });
+  // awaited later, after the call that causes it: a timeout meanwhile must not count as unhandled
+  arrived.catch(() => undefined);
+  return arrived;
 }
 
 function progressBar({ progress, total }: Progress): string {

@@ -3,7 +3,6 @@ import { Observable } from 'rxjs';
 import WebSocket from 'ws';
 import { ConnectError, ConnectionClosedError } from '../streams/errors.js';
 import type { BackendLink, OpenLink } from '../streams/link.js';
-import { redactUrl } from '../streams/redact.js';
 import type { BackendEntry } from '../streams/schema.js';
 
 const NO_SUBPROTOCOL = 'Server sent no subprotocol';
@@ -80,7 +79,7 @@ export const openWebSocketLink: OpenLink = (entry) =>
           connect([]);
           return;
         }
-        subscriber.error(new ConnectError(entry.name, redactUrl(entry.url), error.message));
+        subscriber.error(new ConnectError(entry.name, entry.url, error.message));
       };
       const onOpen = () => {
         current.off('error', onOpenError);

@@ -1,4 +1,6 @@
 /** pino event logger: JSON lines to stderr (never stdout: it carries the protocol) or LOG_FILE, asynchronously. */
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { RelayEvent } from '../streams/events.js';
 
@@ -9,19 +11,41 @@ export interface EventLog {
   flush: () => void;
 }
 
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** A LOG_FILE that cannot be opened must not take the relay down (nor spin retrying): fall back to stderr and say so. */
+function openLogFile(file: string | undefined): { fd: number; problem?: string } {
+  if (!file) return { fd: 2 };
+  try {
+    try {
+      return { fd: openSync(file, 'a') };
+    } catch (error: unknown) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // one level only: recursive mkdir can spin forever on paths like /proc/x/y (a Node quirk)
+      mkdirSync(dirname(file));
+      return { fd: openSync(file, 'a') };
+    }
+  } catch (error: unknown) {
+    return { fd: 2, problem: `cannot open LOG_FILE ${file} (${error instanceof Error ? error.message : String(error)}); logging to stderr` };
+  }
+}
+
 export function createEventLog(env: Readonly<Record<string, string | undefined>>): EventLog {
-  const destination = pino.destination({ dest: env['LOG_FILE'] || 2, sync: false, minLength: 0, mkdir: true });
+  const target = openLogFile(env['LOG_FILE']);
+  const wanted = (env['LOG_LEVEL'] || 'info').toLowerCase();
+  const level = LEVELS.includes(wanted) ? wanted : 'info';
+  const destination = pino.destination({ dest: target.fd, sync: false, minLength: 0 });
   const logger = pino(
     {
-      level: env['LOG_LEVEL'] || 'info',
+      level,
       base: { pid: process.pid },
       // headers are never logged on purpose; these paths catch any that slip into an event
       redact: { paths: ['headers', '*.headers', 'authorization', '*.authorization'], censor: '[redacted]' },
     },
     destination,
   );
-  const emit = ({ level = 'info', msg, ...fields }: RelayEvent) => {
-    logger[level](fields, msg ?? fields.event);
+  const emit = ({ level: eventLevel = 'info', msg, ...fields }: RelayEvent) => {
+    logger[eventLevel](fields, msg ?? fields.event);
   };
   const flush = () => {
     try {
@@ -30,5 +54,7 @@ export function createEventLog(env: Readonly<Record<string, string | undefined>>
       // not open yet (nothing written) or already closed: nothing to flush
     }
   };
+  if (target.problem) emit({ event: 'log.fallback', reason: target.problem, level: 'warn' });
+  if (level !== wanted) emit({ event: 'log.fallback', reason: `LOG_LEVEL ${JSON.stringify(env['LOG_LEVEL'])} is not one of ${LEVELS.join(', ')}; using info`, level: 'warn' });
   return { logger, emit, flush };
 }

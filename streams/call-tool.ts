@@ -80,7 +80,7 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
       outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
       return of<Outgoing>({ message: failure(request.id, callError.code, callError.message, { backend, tool, reason: callError.what }) });
     }),
-    finalize(() => deps.emit({ event: 'call.done', tool, backend, ms: deps.now() - started, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' })),
+    finalize(() => deps.emit({ event: 'call.done', tool, backend, ms: Math.round((deps.now() - started) * 10) / 10, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' })),
     takeUntil(deps.cancelled$(request.id)),
   );
 }

@@ -1,4 +1,5 @@
 /** Typed errors: each carries the facts a person needs, and says what to do next. */
+import { redactUrl } from './redact.js';
 
 const STATUS_HINT = "call relay_get_status to see every backend's health, or relay_reconnect_server to reconnect it";
 
@@ -14,14 +15,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** The URL is redacted here, so no caller can leak its user-info or query into status or logs. */
 export class ConnectError extends Error {
   override readonly name = 'ConnectError';
+  readonly url: string;
   constructor(
     readonly backend: string,
-    readonly url: string,
+    url: string,
     readonly reason: string,
   ) {
-    super(`cannot connect to backend '${backend}' at ${url}: ${reason}`);
+    super(`cannot connect to backend '${backend}' at ${redactUrl(url)}: ${reason}`);
+    this.url = redactUrl(url);
   }
 }
 
