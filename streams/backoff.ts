@@ -1,6 +1,6 @@
 /** Reconnect with exponential backoff and jitter; the count resets only on a value that means "healthy". */
 import { asError } from './errors.js';
-import { defer, merge, retry, take, tap, throwError, timer, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
+import { defer, merge, Observable, retry, take, tap, throwError, timer, type MonoTypeOperatorFunction } from 'rxjs';
 
 export interface BackoffConfig<T> {
   initialMs: number;
@@ -22,18 +22,37 @@ export const backoff = <T>({ initialMs, maxMs, maxRetries = Infinity, jitter, is
   (source) =>
     defer(() => {
       let failures = 0;
-      return source.pipe(
+      // a kick while an attempt runs is demand all the same: the next wait is cut to nothing
+      let demanded = false;
+      const retried$ = source.pipe(
         tap((value) => {
-          if (isHealthy(value)) failures = 0;
+          if (isHealthy(value)) {
+            failures = 0;
+            demanded = false;
+          }
         }),
         retry({
           delay: (error: unknown) => {
             failures += 1;
             if (failures > maxRetries) return throwError(() => asError(error));
+            if (demanded) {
+              demanded = false;
+              return timer(0);
+            }
             const wait$ = timer(jitter(backoffDelayMs(failures, initialMs, maxMs)));
             // merge, not race: a kick$ that completes must not end the retries
-            return kick$ ? merge(wait$, kick$).pipe(take(1)) : wait$;
+            return kick$ ? merge(wait$, kick$.pipe(tap(() => (demanded = false)))).pipe(take(1)) : wait$;
           },
         }),
       );
+      if (!kick$) return retried$;
+      return new Observable<T>((subscriber) => {
+        // subscribed before the retries, so a kick that ends a wait is seen here first and then cleared there
+        const demand = kick$.subscribe(() => (demanded = true));
+        const retries = retried$.subscribe(subscriber);
+        return () => {
+          retries.unsubscribe();
+          demand.unsubscribe();
+        };
+      });
     });

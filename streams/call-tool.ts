@@ -29,11 +29,16 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
   let outcome: Outcome = 'cancelled';
 
   let deadSession: BackendSession | null = null;
+  // one immediate connection attempt per call (the backoff remembers it), not one per state change
+  let kicked = false;
   const session$ = deps.states$.pipe(
     map((states) => states.get(backend)),
     tap((state) => {
       if (!state) throw new CallError(ErrorCode.BackendRemoved, backend, tool, 'the backend was removed from the config while the call waited', 'call relay_get_status to see the backends now configured');
-      if (state.phase !== 'connected') deps.kick(backend);
+      if ((state.phase !== 'connected' || state.session === deadSession) && !kicked) {
+        kicked = true;
+        deps.kick(backend);
+      }
     }),
     map((state) => (state?.phase === 'connected' && state.session !== deadSession ? state.session : null)),
     filter((session): session is BackendSession => session !== null),
@@ -58,7 +63,13 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
           session.channel.request('tools/call', params).pipe(
             // progress from the backend restarts the clock
             timeout({ each: timeoutMs }),
-            tap({ error: (error: unknown) => (deadSession = error instanceof NotWrittenError ? session : deadSession) }),
+            tap({
+              error: (error: unknown) => {
+                if (!(error instanceof NotWrittenError)) return;
+                deadSession = session;
+                kicked = false;
+              },
+            }),
           ),
         ),
         // never written means never seen: the only case where sending again is safe

@@ -68,6 +68,20 @@ describe('a backend killed and restarted', () => {
     await eventually(() => expect(relay.events.some((event) => event.event === 'backend.reconnect' && event['backend'] === 'proc')).toBe(true));
   });
 
+  it('cuts a long backoff short when a call needs the backend', async () => {
+    const port = await freePort();
+    let child = await backendProcess(port, 'proc_echo');
+    cleanups.push(() => child.kill('SIGKILL'));
+    // the next regular attempt is 20 s away: only the call's kick can bring the backend back within connectWaitMs
+    const relay = await relayOver([{ name: 'proc', url: `ws://127.0.0.1:${port}`, extra: '    backoff: { initialMs: 20000, maxMs: 20000 }\n' }]);
+    await relay.client.listTools();
+    child.kill('SIGKILL');
+    await eventually(async () => expect((await status(relay.client)).servers[0]?.health).toBe('failed'));
+    child = await backendProcess(port, 'proc_echo');
+    // without the kick this call fails after connectWaitMs (3 s) with -32001
+    expect(textOf(await relay.client.callTool({ name: 'proc_echo', arguments: { kicked: true } }))).toBe('proc_echo:{"kicked":true}');
+  });
+
   it('fails a call with a clear error when the backend stays down past connectWaitMs', async () => {
     const port = await freePort();
     const child = await backendProcess(port, 'proc_echo');

@@ -135,16 +135,18 @@ describe('backoff', () => {
         '50ms ^!',
         '251ms ^!',
       ]);
-      expectSubscriptions(kick$.subscriptions).toBe(['1ms ^ 48ms !', '51ms ^ 199ms !']);
+      // the first subscription listens for demand all along; the others are the two waits
+      expectSubscriptions(kick$.subscriptions).toBe(['^ 251ms !', '1ms ^ 48ms !', '51ms ^ 199ms !']);
     });
   });
 
-  it('ignores a kick while the source is still trying', () => {
+  it('remembers a kick that comes while the source is still trying: the next attempt starts at once', () => {
     scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const connect$ = cold('-----#', undefined, boom);
       const kick$ = hot('--k');
-      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 1, jitter: identity, isHealthy: always, kick$ })), BOUND).toBe('110ms #', undefined, boom);
-      expectSubscriptions(connect$.subscriptions).toBe(['^----!', '105ms ^----!']);
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 2, jitter: identity, isHealthy: always, kick$ })), BOUND).toBe('215ms #', undefined, boom);
+      // the demand is spent on the first wait (0 ms instead of 100); the second wait is the full 200
+      expectSubscriptions(connect$.subscriptions).toBe(['^----!', '5ms ^----!', '210ms ^----!']);
     });
   });
 
