@@ -9,7 +9,18 @@ const NO_SUBPROTOCOL = 'Server sent no subprotocol';
 /** a closing handshake the peer never answers must not hold a removed backend's socket open */
 const CLOSE_GRACE_MS = 1_000;
 
-function linkFor(socket: WebSocket, entry: BackendEntry): BackendLink {
+/** ws closes with 1009 when a frame is over maxPayload: say which limit, not just "closed" */
+const describeClose = (code: number, reason: string, entry: BackendEntry, lastError: Error | null): string =>
+  code === 1009 || (lastError as NodeJS.ErrnoException | null)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+    ? `a message from the backend was larger than maxMessageBytes (${entry.settings.maxMessageBytes} bytes)`
+    : (lastError?.message ?? reason);
+
+interface OpenLinkState {
+  /** a ping is out and its pong has not come back: the peer is presumed dead */
+  awaitingPong: boolean;
+}
+
+function linkFor(socket: WebSocket, entry: BackendEntry, state: OpenLinkState): BackendLink {
   let lastError: Error | null = null;
   socket.on('error', (error) => (lastError = error));
   const frames$ = new Observable<string>((subscriber) => {
@@ -17,7 +28,7 @@ function linkFor(socket: WebSocket, entry: BackendEntry): BackendLink {
       if (!isBinary) subscriber.next(data.toString());
     };
     const onClose = (code: number, reason: Buffer) => {
-      subscriber.error(new ConnectionClosedError(entry.name, code, lastError?.message ?? reason.toString()));
+      subscriber.error(new ConnectionClosedError(entry.name, code, describeClose(code, reason.toString(), entry, lastError)));
     };
     if (socket.readyState !== WebSocket.OPEN) {
       subscriber.error(new ConnectionClosedError(entry.name, undefined, lastError?.message ?? 'socket is not open'));
@@ -40,19 +51,22 @@ function linkFor(socket: WebSocket, entry: BackendEntry): BackendLink {
     ping: () =>
       new Observable<void>((subscriber) => {
         const onPong = () => {
+          state.awaitingPong = false;
           subscriber.next();
           subscriber.complete();
         };
         socket.once('pong', onPong);
+        state.awaitingPong = true;
         if (socket.readyState === WebSocket.OPEN) socket.ping();
         return () => socket.off('pong', onPong);
       }),
   };
 }
 
-function closeSocket(socket: WebSocket): void {
+function closeSocket(socket: WebSocket, state: OpenLinkState): void {
   if (socket.readyState === WebSocket.CLOSED) return;
-  if (socket.readyState === WebSocket.CONNECTING) {
+  // a peer that missed its pong will not answer a closing handshake either (ws README: terminate)
+  if (socket.readyState === WebSocket.CONNECTING || state.awaitingPong) {
     socket.terminate();
     return;
   }
@@ -64,6 +78,7 @@ function closeSocket(socket: WebSocket): void {
 export const openWebSocketLink: OpenLink = (entry) =>
   new Observable<BackendLink>((subscriber) => {
     let socket: WebSocket | null = null;
+    const state: OpenLinkState = { awaitingPong: false };
     const connect = (protocols: string[]) => {
       const current = new WebSocket(entry.url, protocols, {
         headers: entry.headers,
@@ -83,13 +98,13 @@ export const openWebSocketLink: OpenLink = (entry) =>
       };
       const onOpen = () => {
         current.off('error', onOpenError);
-        subscriber.next(linkFor(current, entry));
+        subscriber.next(linkFor(current, entry, state));
       };
       current.once('error', onOpenError);
       current.once('open', onOpen);
     };
     connect(entry.subprotocol === null ? [] : [entry.subprotocol]);
     return () => {
-      if (socket) closeSocket(socket);
+      if (socket) closeSocket(socket, state);
     };
   });

@@ -1,8 +1,8 @@
 /** backends.yaml as a stream of file contents: read now, then again after every settled burst of changes. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { watch } from 'chokidar';
-import { concat, debounceTime, defer, map, Observable, of } from 'rxjs';
+import { concat, debounceTime, defer, filter, interval, map, Observable, of, switchMap, take } from 'rxjs';
 import type { ConfigInput } from '../streams/config.js';
 
 /** editor saves arrive as bursts (truncate+write, delete+recreate, write temp+rename): one reload per burst */
@@ -18,8 +18,24 @@ export function readConfigFile(file: string): ConfigInput {
   }
 }
 
+/** a config path whose folder does not exist yet: look for the folder this often, then watch it */
+const FOLDER_POLL_MS = 1_000;
+
 /** Emits whenever anything happens to `file`; watches its directory so a missing or replaced file is seen too. */
 export function fileChanges$(file: string): Observable<void> {
+  const dir = dirname(file);
+  return defer(() =>
+    existsSync(dir)
+      ? folderChanges$(file)
+      : interval(FOLDER_POLL_MS).pipe(
+          filter(() => existsSync(dir)),
+          take(1),
+          switchMap(() => concat(of(undefined), folderChanges$(file))),
+        ),
+  );
+}
+
+function folderChanges$(file: string): Observable<void> {
   return new Observable<void>((subscriber) => {
     const dir = dirname(file);
     const name = basename(file);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** mcp-relay entry: parse the CLI, wire the graph to stdin/stdout, backends.yaml and WebSockets; exit 0 when stdin ends. */
-import { merge, Subject } from 'rxjs';
+import { merge, retry, Subject, timer } from 'rxjs';
 import { relay } from '../streams/relay.js';
 import { openWebSocketLink } from './backend-ws.js';
 import { parseCli, USAGE } from './cli.js';
@@ -13,6 +13,9 @@ import { VERSION } from './version.js';
 
 /** stdin EOF or a signal: the client is gone, so everything closes and the process exits within this */
 const EXIT_DEADLINE_MS = 1_500;
+
+/** a pause before rebuilding after an internal error, so a bug cannot spin the CPU */
+const REBUILD_DELAY_MS = 200;
 
 /** ±20% so many relays restarting together do not reconnect in lockstep */
 const jitter = (ms: number): number => Math.round(ms * (0.8 + Math.random() * 0.4));
@@ -48,9 +51,9 @@ function main(): void {
     written.complete();
     setTimeout(() => {
       log.flush();
-      process.exit(0);
+      process.exit();
     }, 50).unref();
-    setTimeout(() => process.exit(0), EXIT_DEADLINE_MS).unref();
+    setTimeout(() => process.exit(), EXIT_DEADLINE_MS).unref();
   };
 
   log.emit({ event: 'relay.start', version: VERSION, config: file, level: 'info' });
@@ -65,14 +68,26 @@ function main(): void {
     version: VERSION,
     emit: log.emit,
     now: () => performance.now(),
-  }).subscribe({
-    next: (line) => writeLine(process.stdout, line),
-    error: (error: unknown) => {
-      log.emit({ event: 'relay.crash', error: error instanceof Error ? error.stack : String(error), level: 'error' });
-      exit('internal error');
-    },
-    complete: () => exit('stdin closed'),
-  });
+  })
+    .pipe(
+      // Claude Code never restarts a stdio server: a bug that reaches the top rebuilds the graph instead of exiting
+      retry({
+        delay: (error: unknown) => {
+          log.emit({ event: 'relay.crash', error: error instanceof Error ? (error.stack ?? error.message) : String(error), action: 'rebuilding the relay', level: 'error' });
+          return timer(REBUILD_DELAY_MS);
+        },
+      }),
+    )
+    .subscribe({
+      next: (line) => writeLine(process.stdout, line),
+      // unreachable while the retry above rebuilds forever; kept so an error is never silent
+      error: (error: unknown) => {
+        log.emit({ event: 'relay.crash', error: error instanceof Error ? (error.stack ?? error.message) : String(error), level: 'error' });
+        process.exitCode = 1;
+        exit('internal error');
+      },
+      complete: () => exit('stdin closed'),
+    });
 
   process.once('SIGTERM', () => exit('SIGTERM'));
   process.once('SIGINT', () => exit('SIGINT'));

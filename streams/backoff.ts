@@ -48,7 +48,7 @@ export const backoff = <T>({ initialMs, maxMs, maxRetries = Infinity, jitter, is
       if (!kick$) return retried$;
       return new Observable<T>((subscriber) => {
         // subscribed before the retries, so a kick that ends a wait is seen here first and then cleared there
-        const demand = kick$.subscribe(() => (demanded = true));
+        const demand = kick$.subscribe({ next: () => (demanded = true), error: (error: unknown) => subscriber.error(error) });
         const retries = retried$.subscribe(subscriber);
         return () => {
           retries.unsubscribe();

@@ -18,8 +18,25 @@ export function byteLength(text: string, limit: number): number {
 
 export type Serialized = { line: string } | { line: string; oversized: { bytes: number; limit: number; outgoing: Outgoing } } | { dropped: { bytes: number; limit: number; outgoing: Outgoing } };
 
+/** A message that cannot be serialized (nested deep enough to overflow the stack) becomes an error, never a crash. */
+function stringify(outgoing: Outgoing): string {
+  try {
+    return JSON.stringify(outgoing.message);
+  } catch (error: unknown) {
+    const { message } = outgoing;
+    if (!('id' in message) || message.id === null) return '';
+    const what = `the ${outgoing.tool === undefined ? 'response' : `result of tool '${outgoing.tool}'`}${outgoing.backend === undefined ? '' : ` from backend '${outgoing.backend}'`} cannot be serialized (${error instanceof Error ? error.message : String(error)})`;
+    return JSON.stringify(
+      outgoing.tool !== undefined
+        ? success(message.id, { content: [{ type: 'text', text: what }], isError: true })
+        : failure(message.id, ErrorCode.InternalError, what),
+    );
+  }
+}
+
 export function serializeForClient(outgoing: Outgoing, limit: number): Serialized {
-  const line = JSON.stringify(outgoing.message);
+  const line = stringify(outgoing);
+  if (line === '') return { dropped: { bytes: 0, limit, outgoing } };
   const bytes = byteLength(line, limit);
   if (bytes <= limit) return { line };
   const { message } = outgoing;

@@ -5,7 +5,7 @@ import type { Catalogue } from './catalogue.js';
 import type { ConfigState } from './config.js';
 import { errorMessage } from './errors.js';
 import { BACKEND_NAME, DEFAULT_SETTINGS } from './schema.js';
-import { buildStatus, healthOf, type RelayStatus } from './status.js';
+import { buildStatus, healthOf, type Health, type RelayStatus } from './status.js';
 import { redactUrl } from './redact.js';
 
 export type ConfigEdit = { kind: 'add'; name: string; url: string } | { kind: 'remove'; name: string };
@@ -81,8 +81,14 @@ function summary(status: RelayStatus): string {
 
 const stringArg = (args: Record<string, unknown>, key: string): string | null => (typeof args[key] === 'string' ? (args[key] as string) : null);
 
-/** Waits until the backend's attempt count passes `after` and it is not mid-attempt; null if it vanished. */
-function settled$(deps: ManagementDeps, name: string, after: number, waitMs: number): Observable<string> {
+interface Settled {
+  /** null: gone from the config, or still connecting when the wait ran out */
+  health: Health | null;
+  summary: string;
+}
+
+/** Waits until the backend's attempt count passes `after` and it is not mid-attempt, then describes it. */
+function settled$(deps: ManagementDeps, name: string, after: number, waitMs: number): Observable<Settled> {
   return deps.states$.pipe(
     filter((states) => {
       const state = states.get(name);
@@ -91,27 +97,33 @@ function settled$(deps: ManagementDeps, name: string, after: number, waitMs: num
     take(1),
     switchMap((states) =>
       current(deps.catalogue$).pipe(
-        map((catalogue) => {
+        map((catalogue): Settled => {
           const state = states.get(name);
-          if (!state) return `backend '${name}' is no longer configured`;
+          if (!state) return { health: null, summary: `backend '${name}' is no longer configured` };
           const health = healthOf(state, catalogue);
           const tools = catalogue.perBackend.get(name)?.valid.length ?? 0;
-          return `health: ${health}, valid tools: ${tools}${state.error ? `, error: ${state.error}` : ''}`;
+          return { health, summary: `health: ${health}, valid tools: ${tools}${state.error ? `, error: ${state.error}` : ''}` };
         }),
       ),
     ),
-    timeout({ first: waitMs, with: () => of(`still connecting after ${waitMs} ms; call relay_get_status later`) }),
+    timeout({ first: waitMs, with: () => of<Settled>({ health: null, summary: `still connecting after ${waitMs} ms; call relay_get_status later` }) }),
   );
 }
 
 function reconnect(args: Record<string, unknown>, deps: ManagementDeps): Observable<ToolResult> {
   const name = stringArg(args, 'name');
-  return current(deps.states$).pipe(
-    switchMap((states) => {
+  return combineLatest([deps.config$, deps.states$]).pipe(
+    take(1),
+    switchMap(([config, states]) => {
       const state = name === null ? undefined : states.get(name);
-      if (!state || name === null) return of(text(`No backend named ${JSON.stringify(name)} is connected or connecting. Call relay_list_servers to see the names.`, true));
+      if (name !== null && config.config.backends.some((entry) => entry.name === name && !entry.enabled)) {
+        return of(text(`Backend '${name}' is disabled (enabled: false in ${deps.file}); set enabled: true to connect it.`, true));
+      }
+      if (!state || name === null) return of(text(`No backend named ${JSON.stringify(name)} is configured. Call relay_list_servers to see the names.`, true));
       deps.restart(name);
-      return settled$(deps, name, state.attempts, state.entry.settings.connectWaitMs * 3).pipe(map((outcome) => text(`Backend '${name}' reconnected: ${outcome}.`)));
+      return settled$(deps, name, state.attempts, state.entry.settings.connectWaitMs * 3).pipe(
+        map(({ health, summary }) => text(`Backend '${name}' ${health === 'failed' ? 'did not reconnect' : 'reconnected'}: ${summary}.`, health === 'failed')),
+      );
     }),
   );
 }
@@ -131,7 +143,7 @@ function add(args: Record<string, unknown>, deps: ManagementDeps): Observable<To
           // connect, handshake and list each get up to connectWaitMs
           return settled$(deps, name, states.get(name)?.attempts ?? 0, waitMs * 3);
         }),
-        map((outcome) => text(`Backend '${name}' added to ${deps.file} (${redactUrl(url)}): ${outcome}.`)),
+        map(({ summary }) => text(`Backend '${name}' added to ${deps.file} (${redactUrl(url)}): ${summary}.`)),
       );
     }),
   );

@@ -54,7 +54,17 @@ function resolveSettings(base: BackendSettings, over: Partial<RawSettings> | nul
 
 type RawSettings = NonNullable<RawConfig['defaults']>;
 
+/** Never throws: anything the YAML library or a hostile file can throw (alias bombs, say) is a ConfigError too. */
 export function parseConfig(text: string, file: string, env: Env): RelayConfig | ConfigError {
+  try {
+    return parseConfigText(text, file, env);
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) return error;
+    return new ConfigError(file, `cannot load: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function parseConfigText(text: string, file: string, env: Env): RelayConfig | ConfigError {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const yamlError = doc.errors[0];
@@ -62,7 +72,9 @@ export function parseConfig(text: string, file: string, env: Env): RelayConfig |
     const line = yamlError.linePos?.[0]?.line ?? lines.linePos(yamlError.pos[0]).line;
     return new ConfigError(file, `invalid YAML: ${yamlError.message.split('\n')[0] ?? yamlError.code}`, line);
   }
-  const raw: unknown = doc.toJS() ?? {};
+  // an editor's truncate-then-write shows an empty file for a moment: that must not tear every backend down
+  if (doc.contents === null) return new ConfigError(file, 'the file is empty; write `backends: []` to run with no backends');
+  const raw: unknown = doc.toJS({ maxAliasCount: 1_000 }) ?? {};
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,4 +1,5 @@
 /** Tool definition rules: what makes a tool unusable (not exposed) and what only earns a warning. */
+import { canonicalJson } from './diff.js';
 import { isObjectRecord } from './jsonrpc.js';
 
 export interface ToolCheck {
@@ -12,8 +13,19 @@ export interface ToolCheck {
 /** Claude's API accepts only these tool names; Claude Code also prefixes mcp__<server>__. */
 const CLAUDE_TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/** A definition nested deep enough to overflow the stack (a hostile backend) cannot be compared or sent on. */
+function serializable(tool: unknown): boolean {
+  try {
+    canonicalJson(tool);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function validateTool(tool: unknown): ToolCheck {
   if (!isObjectRecord(tool)) return { name: null, problems: ['tool definition is not an object'], warnings: [] };
+  if (!serializable(tool)) return { name: typeof tool['name'] === 'string' ? tool['name'] : null, problems: ['definition is nested too deeply to compare or send'], warnings: [] };
   const name = typeof tool['name'] === 'string' && tool['name'] !== '' ? tool['name'] : null;
   const problems: string[] = [];
   const warnings: string[] = [];

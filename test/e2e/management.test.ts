@@ -63,7 +63,7 @@ describe('management tools', () => {
 
     const unknown = await call(relay, 'relay_reconnect_server', { name: 'nope' });
     expect(unknown.isError).toBe(true);
-    expect(unknown.text).toMatch(/No backend named "nope"/);
+    expect(unknown.text).toMatch(/No backend named "nope" is configured/);
   });
 
   it('relay_add_server and relay_remove_server change backends.yaml on disk, keep its comments, and wait for the effect', async () => {

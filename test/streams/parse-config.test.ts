@@ -50,6 +50,20 @@ describe('parseConfig', () => {
     it.each([
       ['an empty file', ''],
       ['a file of comments', '# nothing yet\n'],
+    ])('refuses %s, so a truncate-then-write save never tears the backends down', (_what, text) => {
+      const error = parseConfig(text, FILE, {});
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toMatch(/the file is empty; write `backends: \[\]` to run with no backends/);
+    });
+
+    it('turns an alias bomb into a ConfigError instead of throwing', () => {
+      const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`), 'backends: []'].join('\n');
+      const error = parseConfig(bomb, FILE, {});
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toMatch(/alias/i);
+    });
+
+    it.each([
       ['backends: (null)', 'backends:\n'],
       ['an empty list', 'backends: []\n'],
     ])('reads %s as no backends with the relay defaults', (_what, text) => {

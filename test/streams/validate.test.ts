@@ -116,4 +116,12 @@ describe('validateTool', () => {
       expect(check.warnings).toEqual([expect.stringContaining("Claude's API will reject it")]);
     });
   });
+
+  it('refuses a definition nested too deeply to compare or send, instead of overflowing the stack', () => {
+    let schema: Record<string, unknown> = { type: 'object' };
+    for (let i = 0; i < 50_000; i++) schema = { type: 'object', properties: { next: schema } };
+    const check = validateTool({ name: 'deep', description: 'd', inputSchema: schema });
+    expect(check.name).toBe('deep');
+    expect(check.problems).toEqual(['definition is nested too deeply to compare or send']);
+  });
 });
