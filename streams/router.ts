@@ -1,5 +1,5 @@
 /** The client side: inbound lines -> outbound messages. One slow or failing request never ends the stream. */
-import { catchError, filter, map, merge, mergeMap, of, share, take, type Observable } from 'rxjs';
+import { catchError, filter, finalize, map, merge, mergeMap, of, share, take, type Observable } from 'rxjs';
 import type { BackendStates } from './backends.js';
 import { forwardToolCall } from './call-tool.js';
 import type { Catalogue } from './catalogue.js';
@@ -98,6 +98,7 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
   const shared$ = messages$.pipe(share());
   const cancelled$ = (id: JsonRpcRequest['id']) =>
     shared$.pipe(filter((message) => message.kind === 'notification' && message.message.method === 'notifications/cancelled' && message.message.params?.['requestId'] === id));
+  const inFlight = new Set<string>();
   return shared$.pipe(
     mergeMap((message): Observable<Outgoing> => {
       switch (message.kind) {
@@ -107,10 +108,17 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
         case 'invalid':
           deps.emit({ event: 'client.invalid', reason: message.reason, level: 'warn' });
           return reply(failure(message.id, ErrorCode.InvalidRequest, `Invalid request: ${message.reason}`));
-        case 'request':
+        case 'request': {
+          const { id, method } = message.message;
+          // ids map responses and cancellations back: a second request on an id still in flight would steal both
+          const key = `${typeof id}:${id}`;
+          if (inFlight.has(key)) return reply(failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`));
+          inFlight.add(key);
           return request(message.message, cancelled$, deps).pipe(
-            catchError((error: unknown) => reply(failure(message.message.id, ErrorCode.InternalError, `mcp-relay failed on ${message.message.method}: ${errorMessage(error)}`))),
+            catchError((error: unknown) => reply(failure(id, ErrorCode.InternalError, `mcp-relay failed on ${method}: ${errorMessage(error)}`))),
+            finalize(() => inFlight.delete(key)),
           );
+        }
         case 'notification':
         case 'response':
           return merge();

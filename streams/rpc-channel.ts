@@ -70,10 +70,16 @@ export class RpcChannel {
         // the client's token may collide with another client's on this connection: use our own
         entry.progressToken = `relay-${this.nextToken++}`;
         outParams = { ...params, _meta: { ...meta, progressToken: entry.progressToken } };
-        this.progress.set(entry.progressToken, subscriber);
+      }
+      let frame: string;
+      try {
+        frame = JSON.stringify(outParams === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: outParams });
+      } catch (error: unknown) {
+        subscriber.error(new Error(`the ${method} request cannot be serialized: ${error instanceof Error ? error.message : String(error)}`));
+        return undefined;
       }
       this.pending.set(id, entry);
-      const frame = JSON.stringify(outParams === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: outParams });
+      if (entry.progressToken !== undefined) this.progress.set(entry.progressToken, subscriber);
       if (!this.link.send(frame)) {
         this.forget(id);
         subscriber.error(new NotWrittenError(this.backend));

@@ -70,6 +70,21 @@ describe('stdio protocol with a raw peer', () => {
     expect(((list['result'] as Record<string, unknown>)['tools'] as unknown[]).length).toBeGreaterThan(5);
   });
 
+  it('refuses a second request on an id that is still in flight, and cancels on the client\'s word', async () => {
+    relay = startRawRelay(['--config', file]);
+    await relay.request(1, 'initialize', INITIALIZE);
+    await relay.request(2, 'tools/list', {});
+    relay.send({ jsonrpc: '2.0', id: 'dup', method: 'tools/call', params: { name: 'slow', arguments: {} } });
+    await eventually(() => expect(backend.calls().filter((entry) => entry.tool === 'slow')).toHaveLength(1));
+    const second = await relay.request('dup', 'tools/call', { name: 'echo', arguments: {} });
+    expect(second['error']).toMatchObject({ code: -32600, message: expect.stringMatching(/id "dup" is already used by a request in flight/) });
+    relay.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'dup', reason: 'user pressed stop' } });
+    // once cancelled the id is free again, and the cancelled call never answers
+    const reused = await relay.request('dup', 'tools/call', { name: 'echo', arguments: { again: true } });
+    expect(reused['result']).toMatchObject({ content: [{ text: 'echo:{"again":true}' }] });
+    expect(relay.received.filter((message) => message['id'] === 'dup')).toEqual([]);
+  });
+
   it('passes a result through unchanged: extra fields, unknown content types, _meta, structuredContent', async () => {
     relay = startRawRelay(['--config', file]);
     await relay.request(1, 'initialize', INITIALIZE);
