@@ -74,9 +74,9 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
         ),
         // never written means never seen: the only case where sending again is safe
         retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => asError(error))) }),
+        catchError((error: unknown) => throwError(() => toCallError(error, backend, tool, timeoutMs))),
       );
     }),
-  ).pipe(
     map((event): Outgoing => {
       if (event.kind === 'progress') {
         return { message: notification('notifications/progress', { ...event.params, progressToken: clientToken }) };
@@ -85,9 +85,8 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
       outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
       return { message: { ...response, id: request.id }, backend, tool };
     }),
-    filter((out) => clientToken !== undefined || !('method' in out.message)),
     catchError((error: unknown) => {
-      const callError = toCallError(error, backend, tool);
+      const callError = error instanceof CallError ? error : toCallError(error, backend, tool, DEFAULT_SETTINGS.timeoutMs);
       outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
       return of<Outgoing>({ message: failure(request.id, callError.code, callError.message, { backend, tool, reason: callError.what }) });
     }),
@@ -96,10 +95,10 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
   );
 }
 
-function toCallError(error: unknown, backend: string, tool: string): CallError {
+function toCallError(error: unknown, backend: string, tool: string, timeoutMs: number): CallError {
   if (error instanceof CallError) return error;
   if (isTimeout(error)) {
-    return new CallError(ErrorCode.CallTimeout, backend, tool, 'no response within the call timeout (timeoutMs in backends.yaml); the relay cancelled the call on the backend', 'retry later, raise timeoutMs for this backend, or call relay_get_status to check its health');
+    return new CallError(ErrorCode.CallTimeout, backend, tool, `no response within the call timeout of ${timeoutMs} ms (timeoutMs in backends.yaml); the relay cancelled the call on the backend`, 'retry later, raise timeoutMs for this backend, or call relay_get_status to check its health');
   }
   if (error instanceof OutcomeUnknownError) {
     return new CallError(ErrorCode.OutcomeUnknown, backend, tool, `${error.message}; the outcome is unknown and the relay did not send it again`, 'check whether the action took effect before calling again; relay_get_status shows the backend\'s health');

@@ -1,6 +1,7 @@
 /** Wires the whole graph from injected dependencies: config, backends, catalogue, router. src/ supplies the world. */
 import {
   combineLatest,
+  defer,
   distinctUntilChanged,
   endWith,
   filter,
@@ -55,8 +56,10 @@ const replayLatest = <T>() => shareReplay<T>({ bufferSize: 1, refCount: true });
 
 const sameEntries = (a: readonly BackendEntry[], b: readonly BackendEntry[]): boolean => canonicalJson(a) === canonicalJson(b);
 
-/** Outbound lines for the client's stdout; completes when the client's input ends. */
-export function relay(deps: RelayDeps): Observable<string> {
+/** Outbound lines for the client's stdout; completes when the client's input ends. Each subscription is a fresh graph. */
+export const relay = (deps: RelayDeps): Observable<string> => defer(() => buildRelay(deps));
+
+function buildRelay(deps: RelayDeps): Observable<string> {
   const { emit } = deps;
   const config$ = deps.configInput$.pipe(
     configState(deps.file, deps.env),
