@@ -106,7 +106,7 @@ function session$(entry: BackendEntry, link: BackendLink, deps: ConnectionDeps):
           switchMap(() => listAllTools(channel, waitMs)),
           map((tools, index): BackendEvent => (index === 0 ? { type: 'connected', session, tools } : { type: 'tools', tools })),
         ),
-        keepAlive(() => link.ping(), { everyMs: entry.settings.pingIntervalMs, timeoutMs: entry.settings.pongTimeoutMs }),
+        keepAlive(() => (link.ping ? link.ping() : requestResult(channel, 'ping')), { everyMs: entry.settings.pingIntervalMs, timeoutMs: entry.settings.pongTimeoutMs }),
       ),
     ),
   );

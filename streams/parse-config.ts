@@ -86,16 +86,26 @@ function parseConfigText(text: string, file: string, env: Env): RelayConfig | Co
   const defaults = resolveSettings(DEFAULT_SETTINGS, parsed.data.defaults);
   try {
     const backends = (parsed.data.backends ?? []).map((backend, index): BackendEntry => {
-      const headers: Record<string, string> = {};
-      for (const [key, value] of Object.entries(backend.headers ?? {})) {
-        const path = ['backends', index, 'headers', key];
-        headers[key] = substituteEnv(value, env, (name) => {
-          throw new ConfigError(file, `environment variable ${name} is not set`, lineOf(doc, lines, path), fieldName(path));
-        });
-      }
+      const substituted = (field: 'headers' | 'env'): Record<string, string> => {
+        const values: Record<string, string> = {};
+        for (const [key, value] of Object.entries(backend[field] ?? {})) {
+          const path = ['backends', index, field, key];
+          values[key] = substituteEnv(value, env, (name) => {
+            throw new ConfigError(file, `environment variable ${name} is not set`, lineOf(doc, lines, path), fieldName(path));
+          });
+        }
+        return values;
+      };
+      const headers = substituted('headers');
+      const command = backend.command === undefined ? null : { command: backend.command, args: backend.args ?? [], env: substituted('env'), cwd: backend.cwd ?? null };
+      const url = backend.url ?? `stdio:${[backend.command, ...(backend.args ?? [])].join(' ')}`;
       return {
         name: backend.name,
-        url: backend.url,
+        transport: command ? 'stdio' : /^wss?:/i.test(url) ? 'ws' : 'http',
+        url,
+        command,
+        prefix: backend.prefix ?? '',
+        toolFilter: { include: backend.tools?.include ?? [], exclude: backend.tools?.exclude ?? [] },
         subprotocol: backend.subprotocol === undefined ? 'mcp' : backend.subprotocol || null,
         headers,
         enabled: backend.enabled ?? true,

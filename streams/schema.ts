@@ -28,14 +28,49 @@ export const wsUrl = z
     }
   }, 'must be a ws:// or wss:// URL');
 
-const backendSchema = z.strictObject({
-  name: z.string().regex(BACKEND_NAME, 'must be 1-64 characters of letters, digits, _ or -'),
-  url: wsUrl,
-  subprotocol: z.union([z.string().min(1), z.literal(false), z.null()]).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-  enabled: z.boolean().optional(),
-  ...settingsShape,
+/** Where a backend is reached: WebSocket (the main case) or Streamable HTTP. */
+export const backendUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      return ['ws:', 'wss:', 'http:', 'https:'].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, 'must be a ws://, wss://, http:// or https:// URL');
+
+const toolFilterSchema = z.strictObject({
+  include: z.array(z.string().min(1)).optional(),
+  exclude: z.array(z.string().min(1)).optional(),
 });
+
+const backendSchema = z
+  .strictObject({
+    name: z.string().regex(BACKEND_NAME, 'must be 1-64 characters of letters, digits, _ or -'),
+    url: backendUrl.optional(),
+    /** a stdio MCP server the relay spawns */
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().min(1).optional(),
+    subprotocol: z.union([z.string().min(1), z.literal(false), z.null()]).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    enabled: z.boolean().optional(),
+    /** exposed names become <prefix><name>; calls go out with the original name */
+    prefix: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, 'must be 1-32 characters of letters, digits, _ or -').optional(),
+    tools: toolFilterSchema.optional(),
+    ...settingsShape,
+  })
+  .superRefine((backend, ctx) => {
+    if ((backend.url === undefined) === (backend.command === undefined)) {
+      ctx.addIssue({ code: 'custom', path: backend.url === undefined ? ['url'] : ['command'], message: 'give exactly one of url (ws://, http://) or command (a stdio server)' });
+    }
+    const stdioOnly = (['args', 'env', 'cwd'] as const).filter((key) => backend[key] !== undefined);
+    if (backend.command === undefined && stdioOnly[0]) ctx.addIssue({ code: 'custom', path: [stdioOnly[0]], message: 'only a command: backend takes args, env and cwd' });
+    if (backend.command !== undefined && backend.headers !== undefined) ctx.addIssue({ code: 'custom', path: ['headers'], message: 'a command: backend takes env, not headers' });
+    const isWs = backend.url !== undefined && /^wss?:/i.test(backend.url);
+    if (!isWs && backend.subprotocol !== undefined) ctx.addIssue({ code: 'custom', path: ['subprotocol'], message: 'only a ws:// backend has a subprotocol' });
+  });
 
 export const configSchema = z
   .strictObject({
@@ -70,9 +105,30 @@ export interface BackendSettings {
   maxMessageBytes: number;
 }
 
+export type Transport = 'ws' | 'http' | 'stdio';
+
+export interface StdioCommand {
+  command: string;
+  args: string[];
+  /** added to the relay's own environment, ${ENV} already substituted */
+  env: Record<string, string>;
+  cwd: string | null;
+}
+
+export interface ToolFilter {
+  include: string[];
+  exclude: string[];
+}
+
 export interface BackendEntry {
   name: string;
+  transport: Transport;
+  /** ws(s):// or http(s):// URL; for a command: backend, `stdio:` and the command line (for display only) */
   url: string;
+  command: StdioCommand | null;
+  /** '' for none */
+  prefix: string;
+  toolFilter: ToolFilter;
   /** null: offer no subprotocol */
   subprotocol: string | null;
   /** values with ${ENV} already substituted; never logged or shown */

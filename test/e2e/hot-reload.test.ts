@@ -54,8 +54,8 @@ describe('hot reload of backends.yaml', () => {
     relay = await startSdkRelay(file);
     expect(await toolNames(relay)).toEqual(['a_tool']);
 
-    writeFileSync(file, 'backends:\n  - name: a\n    url: http://not-a-websocket\n');
-    await eventually(async () => expect((await status(relay.client)).config_error).toMatch(/backends\.yaml:3: backends\[0\]\.url: must be a ws:\/\/ or wss:\/\/ URL/));
+    writeFileSync(file, 'backends:\n  - name: a\n    url: ftp://not-a-websocket\n');
+    await eventually(async () => expect((await status(relay.client)).config_error).toMatch(/backends\.yaml:3: backends\[0\]\.url: must be a ws:\/\/, wss:\/\/, http:\/\/ or https:\/\/ URL/));
     expect(await toolNames(relay)).toEqual(['a_tool']);
     expect(textOf(await relay.client.callTool({ name: 'a_tool', arguments: {} }))).toBe('a_tool:{}');
     await eventually(() => expect(relay.events.some((event) => event.event === 'config.invalid' && event['line'] === 3)).toBe(true));

@@ -11,7 +11,7 @@ const ENV = { TOKEN: 't0k' };
 
 const alphaText = 'backends:\n  - name: alpha\n    url: ws://alpha.test\n';
 const alphaBetaText = `${alphaText}  - name: beta\n    url: ws://beta.test\n    headers:\n      Authorization: Bearer \${TOKEN}\n`;
-const badUrlText = 'backends:\n  - name: alpha\n    url: http://alpha.test\n';
+const badUrlText = 'backends:\n  - name: alpha\n    url: ftp://alpha.test\n';
 const badYamlText = 'backends:\n  - name: [alpha\n';
 
 const text = (body: string): ConfigInput => ({ kind: 'text', text: body });
@@ -54,7 +54,7 @@ describe('configState', () => {
       const input$ = cold('a-b-c-d', { a: text(alphaText), b: text(badUrlText), c: text(badYamlText), d: text(alphaBetaText) });
       expectObservable(input$.pipe(configState(FILE, ENV), map(summary))).toBe('a-b-c-d', {
         a: { backends: ['alpha'], error: null, outcome: 'loaded' },
-        b: { backends: ['alpha'], error: `${FILE}:3: backends[0].url: must be a ws:// or wss:// URL`, outcome: 'invalid' },
+        b: { backends: ['alpha'], error: `${FILE}:3: backends[0].url: must be a ws://, wss://, http:// or https:// URL`, outcome: 'invalid' },
         c: { backends: ['alpha'], error: expect.stringMatching(/^backends\.yaml:\d+: invalid YAML/), outcome: 'invalid' },
         d: { backends: ['alpha', 'beta'], error: null, outcome: 'loaded' },
       });
@@ -97,7 +97,7 @@ describe('configState', () => {
     scheduler().run(({ cold, expectObservable }) => {
       const input$ = cold('b', { b: text(badUrlText) });
       expectObservable(input$.pipe(configState(FILE, ENV), map(summary))).toBe('b', {
-        b: { backends: [], error: `${FILE}:3: backends[0].url: must be a ws:// or wss:// URL`, outcome: 'invalid' },
+        b: { backends: [], error: `${FILE}:3: backends[0].url: must be a ws://, wss://, http:// or https:// URL`, outcome: 'invalid' },
       });
     });
   });

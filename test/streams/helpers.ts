@@ -16,7 +16,11 @@ export function entry(name: string, overrides: Partial<Omit<BackendEntry, 'setti
   const { settings, ...rest } = overrides;
   return {
     name,
+    transport: 'ws',
     url: `ws://${name}.test/mcp`,
+    command: null,
+    prefix: '',
+    toolFilter: { include: [], exclude: [] },
     subprotocol: 'mcp',
     headers: {},
     enabled: true,

@@ -27,7 +27,11 @@ describe('parseConfig', () => {
         backends: [
           {
             name: 'alpha',
+            transport: 'ws',
             url: 'ws://alpha.test/mcp',
+            command: null,
+            prefix: '',
+            toolFilter: { include: [], exclude: [] },
             subprotocol: 'mcp',
             headers: {},
             enabled: true,
@@ -174,13 +178,53 @@ describe('parseConfig', () => {
     });
 
     it.each([
-      ['http://alpha.test'],
+      ['ftp://alpha.test'],
       ['alpha.test:8080'],
       ['not a url'],
-    ])('a url that is not ws:// or wss:// (%s)', (url) => {
+    ])('a url that is not ws(s):// or http(s):// (%s)', (url) => {
       const error = failed(yaml('backends:', '  - name: alpha', `    url: ${url}`));
-      expect(error).toMatchObject({ file: FILE, line: 3, field: 'backends[0].url', detail: 'must be a ws:// or wss:// URL' });
-      expect(error.message).toBe(`${FILE}:3: backends[0].url: must be a ws:// or wss:// URL`);
+      expect(error).toMatchObject({ file: FILE, line: 3, field: 'backends[0].url', detail: 'must be a ws://, wss://, http:// or https:// URL' });
+      expect(error.message).toBe(`${FILE}:3: backends[0].url: must be a ws://, wss://, http:// or https:// URL`);
+    });
+
+    it.each([
+      ['neither url nor command', ['  - name: alpha'], 'backends[0].url', /exactly one of url .* or command/],
+      ['both url and command', ['  - name: alpha', '    url: ws://a.test', '    command: node'], 'backends[0].command', /exactly one of url .* or command/],
+      ['args without a command', ['  - name: alpha', '    url: ws://a.test', '    args: [x]'], 'backends[0].args', /only a command: backend takes args/],
+      ['headers on a command', ['  - name: alpha', '    command: node', '    headers: { a: b }'], 'backends[0].headers', /takes env, not headers/],
+      ['a subprotocol on http', ['  - name: alpha', '    url: http://a.test/mcp', '    subprotocol: mcp'], 'backends[0].subprotocol', /only a ws:\/\/ backend/],
+      ['a prefix with a dot', ['  - name: alpha', '    url: ws://a.test', '    prefix: a.b'], 'backends[0].prefix', /1-32 characters/],
+    ])('refuses %s', (_what, lines, field, detail) => {
+      const error = failed(yaml('backends:', ...lines));
+      expect(error.field).toBe(field);
+      expect(error.detail).toMatch(detail);
+    });
+
+    it('reads http and command: backends, prefixes and tool filters', () => {
+      const config = parsed(
+        yaml(
+          'backends:',
+          '  - name: web',
+          '    url: https://web.test/mcp',
+          '    headers: { Authorization: "Bearer ${TOKEN}" }',
+          '    prefix: web_',
+          '    tools: { include: ["get_*"], exclude: ["get_secret"] }',
+          '  - name: local',
+          '    command: npx',
+          '    args: [server-everything]',
+          '    env: { KEY: "${TOKEN}" }',
+          '    cwd: /tmp',
+        ),
+        { TOKEN: 't0k' },
+      );
+      expect(config.backends[0]).toMatchObject({ transport: 'http', url: 'https://web.test/mcp', headers: { Authorization: 'Bearer t0k' }, prefix: 'web_', toolFilter: { include: ['get_*'], exclude: ['get_secret'] }, command: null });
+      expect(config.backends[1]).toMatchObject({
+        transport: 'stdio',
+        url: 'stdio:npx server-everything',
+        command: { command: 'npx', args: ['server-everything'], env: { KEY: 't0k' }, cwd: '/tmp' },
+        headers: {},
+        prefix: '',
+      });
     });
 
     it('a duplicate backend name, pointing at the second one', () => {
