@@ -1,5 +1,5 @@
 /** A backend's state, folded from its life events. Last-known tools survive a failure: a blip is not a catalogue change. */
-import type { BackendEvent, BackendSession } from './connection.js';
+import { NO_EXTRAS, type BackendEvent, type BackendSession, type Extras } from './connection.js';
 import type { BackendEntry } from './schema.js';
 
 export type Phase = 'unknown' | 'connecting' | 'connected' | 'failed';
@@ -12,6 +12,8 @@ export interface BackendState {
   readonly session: BackendSession | null;
   /** last-known tool list, kept while reconnecting; null until first listed */
   readonly tools: readonly unknown[] | null;
+  /** last-known resources, templates and prompts, kept like tools; null until first listed */
+  readonly extras: Extras | null;
   /** the last connection error, kept until the next healthy session */
   readonly error: string | null;
   /** protocol violations seen on the current session */
@@ -26,6 +28,7 @@ export const initialBackendState = (entry: BackendEntry, generation: number): Ba
   phase: 'unknown',
   session: null,
   tools: null,
+  extras: null,
   error: null,
   violations: [],
   attempts: 0,
@@ -38,9 +41,14 @@ export function reduceBackendState(state: BackendState, event: BackendEvent): Ba
     case 'connecting':
       return { ...state, phase: 'connecting', session: null };
     case 'connected':
-      return { ...state, phase: 'connected', session: event.session, tools: event.tools, error: null, violations: [], attempts: state.attempts + 1 };
+      return { ...state, phase: 'connected', session: event.session, tools: event.tools, extras: event.extras ?? NO_EXTRAS, error: null, violations: [], attempts: state.attempts + 1 };
     case 'tools':
       return { ...state, tools: event.tools };
+    case 'extras':
+      return { ...state, extras: event.extras };
+    case 'inbound':
+      // messages for the client do not change the backend's state
+      return state;
     case 'violation':
       return { ...state, violations: [...state.violations, event.reason].slice(-MAX_VIOLATIONS) };
     case 'failed':

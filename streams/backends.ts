@@ -2,9 +2,9 @@
  * The changing set of backends: config entries in, one map of states out. A backend that stays in the
  * config keeps its connection; a changed entry restarts only that backend; a removed one is closed and purged.
  */
-import { filter, from, map, merge, mergeMap, pairwise, scan, share, startWith, takeUntil, type Observable } from 'rxjs';
+import { filter, from, map, merge, mergeMap, pairwise, scan, share, startWith, takeUntil, tap, type Observable } from 'rxjs';
 import { initialBackendState, reduceBackendState, type BackendState } from './backend-state.js';
-import { backendLife$, type ConnectionDeps } from './connection.js';
+import { backendLife$, type BackendInbound, type ConnectionDeps } from './connection.js';
 import { diffBackends, type BackendDiff } from './diff.js';
 import type { BackendEntry } from './schema.js';
 
@@ -15,6 +15,8 @@ export interface BackendsDeps extends ConnectionDeps {
   kicks$: Observable<string>;
   /** names to close and reconnect now */
   restarts$: Observable<string>;
+  /** messages from backends for the client side (notifications, server requests); they change no state */
+  inbound?: (inbound: BackendInbound) => void;
 }
 
 type StateChange = { name: string; generation: number; state: BackendState } | { name: string; generation: number; removed: true };
@@ -43,6 +45,8 @@ export function backendStates$(entries$: Observable<readonly BackendEntry[]>, de
               restart$: deps.restarts$.pipe(filter((name) => name === entry.name)),
             };
             return backendLife$(entry, deps, signals).pipe(
+              tap((event) => (event.type === 'inbound' ? deps.inbound?.(event.inbound) : undefined)),
+              filter((event) => event.type !== 'inbound'),
               scan(reduceBackendState, initial),
               startWith(initial),
               map((state): StateChange => ({ name: entry.name, generation, state })),
@@ -63,7 +67,7 @@ export function backendStates$(entries$: Observable<readonly BackendEntry[]>, de
         if (current && current.generation > change.generation) return states;
         // a re-pointed backend keeps its last-known tools until its new session lists: a move is not two catalogue changes
         const inherit = change.state.tools === null && current?.tools != null;
-        next.set(change.name, inherit ? { ...change.state, tools: current.tools } : change.state);
+        next.set(change.name, inherit ? { ...change.state, tools: current.tools, extras: current.extras } : change.state);
       }
       return next;
     }, new Map<string, BackendState>()),

@@ -1,26 +1,29 @@
 /** One backend's life: connect, handshake, list, keep alive, re-list on list_changed; reconnect with backoff. */
 import {
   catchError,
+  combineLatest,
   concat,
   defer,
-  EMPTY,
   filter,
+  ignoreElements,
   map,
   merge,
-  mergeMap,
   of,
+  pairwise,
   share,
   startWith,
   switchMap,
+  tap,
   throwError,
   timeout,
   type Observable,
 } from 'rxjs';
+import type { JsonRpcNotification, JsonRpcRequest } from './jsonrpc.js';
 import { backoff } from './backoff.js';
 import { asError, BackendRequestTimeoutError, ConnectError, HandshakeError } from './errors.js';
 import { keepAlive } from './keep-alive.js';
 import type { BackendLink, OpenLink } from './link.js';
-import { listAllTools } from './list-tools.js';
+import { LISTS, listAll, type ListKind } from './list-all.js';
 import { isSupportedProtocolVersion, LATEST_PROTOCOL_VERSION } from './protocol.js';
 import { requestResult } from './request-result.js';
 import { refuseRequest, RpcChannel } from './rpc-channel.js';
@@ -34,18 +37,36 @@ export interface BackendSession {
   readonly capabilities: Record<string, unknown>;
 }
 
+/** What a backend offers besides tools; each empty when the backend does not declare it. */
+export interface Extras {
+  resources: readonly unknown[];
+  resourceTemplates: readonly unknown[];
+  prompts: readonly unknown[];
+}
+
+export const NO_EXTRAS: Extras = { resources: [], resourceTemplates: [], prompts: [] };
+
+/** A message from the backend that is not an answer to the relay: forwarded to the client side. */
+export interface BackendInbound {
+  backend: string;
+  session: BackendSession;
+  message: JsonRpcNotification | JsonRpcRequest;
+}
+
 export type BackendEvent =
   | { type: 'connecting' }
-  | { type: 'connected'; session: BackendSession; tools: unknown[] }
+  | { type: 'connected'; session: BackendSession; tools: unknown[]; extras?: Extras }
   | { type: 'tools'; tools: unknown[] }
+  | { type: 'extras'; extras: Extras }
+  | { type: 'inbound'; inbound: BackendInbound }
   | { type: 'violation'; reason: string }
   | { type: 'failed'; error: Error };
 
 export interface ConnectionDeps {
   openLink: OpenLink;
   jitter: (ms: number) => number;
-  /** what the relay declares to backends on its client's behalf */
-  clientCapabilities: Record<string, unknown>;
+  /** what the relay declares to backends on its client's behalf: read at each handshake */
+  clientCapabilities: Record<string, unknown> | (() => Record<string, unknown>);
   clientInfo: { name: string; version: string };
 }
 
@@ -63,7 +84,7 @@ function handshake(entry: BackendEntry, channel: RpcChannel, deps: ConnectionDep
   const waitMs = entry.settings.connectWaitMs;
   return requestResult(channel, 'initialize', {
     protocolVersion: LATEST_PROTOCOL_VERSION,
-    capabilities: deps.clientCapabilities,
+    capabilities: typeof deps.clientCapabilities === 'function' ? deps.clientCapabilities() : deps.clientCapabilities,
     clientInfo: deps.clientInfo,
   }).pipe(
     timeout({ first: waitMs, with: () => throwError(() => new BackendRequestTimeoutError(entry.name, 'initialize', waitMs)) }),
@@ -84,33 +105,61 @@ function handshake(entry: BackendEntry, channel: RpcChannel, deps: ConnectionDep
   );
 }
 
-/** One connected session: emits connected, then re-listed tools and protocol violations; errors when it ends. */
+/** Notifications the session itself acts on; everything else unsolicited goes to the client side. */
+const RELIST = new Set(Object.values(LISTS).map((spec) => spec.changed));
+
+/** One connected session: emits connected, then re-lists, inbound messages and protocol violations; errors when it ends. */
 function session$(entry: BackendEntry, link: BackendLink, deps: ConnectionDeps): Observable<BackendEvent> {
   const channel = new RpcChannel(entry.name, link);
   const incoming$ = channel.incoming$.pipe(share());
   const waitMs = entry.settings.connectWaitMs;
-  const served$ = incoming$.pipe(
-    mergeMap((incoming): Observable<BackendEvent> => {
-      if (incoming.kind === 'violation') return of({ type: 'violation', reason: incoming.reason });
-      if (incoming.kind === 'request') channel.respond(refuseRequest(incoming.message));
-      return EMPTY;
+  const violations$ = incoming$.pipe(
+    filter((incoming) => incoming.kind === 'violation'),
+    map((incoming): BackendEvent => ({ type: 'violation', reason: incoming.reason })),
+  );
+  const changed$ = (method: string) => incoming$.pipe(filter((incoming) => incoming.kind === 'notification' && incoming.message.method === method));
+  let established = false;
+  const life$ = handshake(entry, channel, deps).pipe(
+    tap(() => (established = true)),
+    switchMap((session) => {
+      // watch list_changed from the handshake on, and let a newer change cancel an older listing: no change is lost
+      const relisted$ = (kind: ListKind): Observable<readonly unknown[]> =>
+        session.capabilities[LISTS[kind].capability] === undefined
+          ? of([])
+          : changed$(LISTS[kind].changed).pipe(
+              startWith(null),
+              switchMap(() => listAll(channel, kind, waitMs)),
+            );
+      const extras$ = combineLatest([relisted$('resources'), relisted$('resourceTemplates'), relisted$('prompts')]).pipe(
+        map(([resources, resourceTemplates, prompts]): Extras => ({ resources, resourceTemplates, prompts })),
+      );
+      const inbound$ = incoming$.pipe(
+        filter((incoming) => incoming.kind === 'request' || (incoming.kind === 'notification' && !RELIST.has(incoming.message.method))),
+        map((incoming): BackendEvent => ({ type: 'inbound', inbound: { backend: entry.name, session, message: (incoming as { message: JsonRpcNotification | JsonRpcRequest }).message } })),
+      );
+      const lists$ = combineLatest([relisted$('tools'), extras$]).pipe(
+        startWith(null),
+        pairwise(),
+        map(([before, now]): BackendEvent => {
+          const [tools, extras] = now!;
+          if (before === null) return { type: 'connected', session, tools: [...tools], extras };
+          return before[0] !== tools ? { type: 'tools', tools: [...tools] } : { type: 'extras', extras };
+        }),
+      );
+      return merge(
+        lists$,
+        inbound$,
+        keepAlive(() => (link.ping ? link.ping() : requestResult(channel, 'ping')), { everyMs: entry.settings.pingIntervalMs, timeoutMs: entry.settings.pongTimeoutMs }),
+      );
     }),
   );
-  const listChanged$ = incoming$.pipe(filter((incoming) => incoming.kind === 'notification' && incoming.message.method === 'notifications/tools/list_changed'));
-  const life$ = handshake(entry, channel, deps).pipe(
-    switchMap((session) =>
-      merge(
-        // watch list_changed from the handshake on, and let a newer change cancel an older listing: no change is lost
-        listChanged$.pipe(
-          startWith(null),
-          switchMap(() => listAllTools(channel, waitMs)),
-          map((tools, index): BackendEvent => (index === 0 ? { type: 'connected', session, tools } : { type: 'tools', tools })),
-        ),
-        keepAlive(() => (link.ping ? link.ping() : requestResult(channel, 'ping')), { everyMs: entry.settings.pingIntervalMs, timeoutMs: entry.settings.pongTimeoutMs }),
-      ),
-    ),
+  // a request that arrives before the handshake is done has no client to go to yet: answer it here
+  const early$ = incoming$.pipe(
+    filter((incoming) => incoming.kind === 'request' && !established),
+    tap((incoming) => channel.respond(refuseRequest((incoming as { message: JsonRpcRequest }).message))),
+    ignoreElements(),
   );
-  return merge(served$, life$);
+  return merge(violations$, early$, life$);
 }
 
 /** Emits BackendEvents forever (until unsubscribed): failures become events, then the backoff retries. */

@@ -53,6 +53,8 @@ export class HandshakeError extends Error {
     readonly backend: string,
     readonly step: string,
     readonly reason: string,
+    /** the JSON-RPC error code, when the backend answered with one */
+    readonly code?: number,
   ) {
     super(`backend '${backend}' failed ${step}: ${reason}`);
   }

@@ -10,7 +10,7 @@ export const requestResult = (channel: RpcChannel, method: string, params?: Para
     map((event) => {
       const response = event.response;
       if ('error' in response) {
-        throw new HandshakeError(channel.backend, method, `error ${response.error.code}: ${response.error.message}`);
+        throw new HandshakeError(channel.backend, method, `error ${response.error.code}: ${response.error.message}`, response.error.code);
       }
       return response.result;
     }),

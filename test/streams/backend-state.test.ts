@@ -11,7 +11,7 @@ const fold = (...events: BackendEvent[]): BackendState => events.reduce(reduceBa
 
 describe('reduceBackendState', () => {
   it('starts unknown, with no tools and no attempts', () => {
-    expect(initialBackendState(alpha, 3)).toEqual({ entry: alpha, generation: 3, phase: 'unknown', session: null, tools: null, error: null, violations: [], attempts: 0 });
+    expect(initialBackendState(alpha, 3)).toEqual({ entry: alpha, generation: 3, phase: 'unknown', session: null, tools: null, extras: null, error: null, violations: [], attempts: 0 });
     expect(hasAttempted(initialBackendState(alpha, 3))).toBe(false);
     expect(hasAttempted(undefined)).toBe(false);
   });

@@ -23,6 +23,10 @@ const brief = (event: BackendEvent): string => {
       return `v:${event.reason}`;
     case 'failed':
       return `f:${event.error.name}`;
+    case 'extras':
+      return `x[${event.extras.resources.length},${event.extras.resourceTemplates.length},${event.extras.prompts.length}]`;
+    case 'inbound':
+      return `i:${event.inbound.message.method}`;
   }
 };
 
