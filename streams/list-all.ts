@@ -1,6 +1,6 @@
 /** A backend's list (tools, resources, resource templates, prompts), following every nextCursor page, with a guard against cursors that loop. */
 import { catchError, EMPTY, expand, map, of, reduce, timeout, throwError, type Observable } from 'rxjs';
-import { BackendRequestTimeoutError, HandshakeError } from './errors.js';
+import { asError, BackendRequestTimeoutError, HandshakeError } from './errors.js';
 import { ErrorCode, type Params } from './jsonrpc.js';
 import type { RpcChannel } from './rpc-channel.js';
 import { requestResult } from './request-result.js';
@@ -54,7 +54,7 @@ export function listAll(channel: RpcChannel, kind: ListKind, timeoutMs: number):
     expand((current) => (current.nextCursor === null ? EMPTY : page(current.nextCursor, current.seen))),
     reduce((all: unknown[], current) => all.concat(current.items), []),
     // a server that declares resources but not templates (or the like) simply has none
-    catchError((error: unknown) => (kind !== 'tools' && error instanceof HandshakeError && error.code === ErrorCode.MethodNotFound ? of([]) : throwError(() => error))),
+    catchError((error: unknown) => (kind !== 'tools' && error instanceof HandshakeError && error.code === ErrorCode.MethodNotFound ? of([]) : throwError(() => asError(error)))),
   );
 }
 
