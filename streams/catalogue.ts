@@ -2,7 +2,8 @@
 import type { BackendStates } from './backends.js';
 import { canonicalJson } from './diff.js';
 import type { BackendEntry } from './schema.js';
-import { validateTool } from './validate.js';
+import { makeFilter } from './glob.js';
+import { CLAUDE_TOOL_NAME, claudeNameWarning, validateTool } from './validate.js';
 
 export interface ToolFinding {
   backend: string;
@@ -12,15 +13,20 @@ export interface ToolFinding {
 }
 
 export interface BackendTools {
+  /** exposed names */
   valid: string[];
   invalid: number;
+  /** left out by the backend's tools include/exclude filter */
+  filtered: number;
 }
 
 export interface Catalogue {
   /** exposed definitions, exactly as their backends sent them, in config order */
   tools: readonly unknown[];
-  /** tool name -> owning backend */
+  /** exposed tool name -> owning backend */
   routes: ReadonlyMap<string, string>;
+  /** exposed name -> the backend's own name, for prefixed backends only */
+  originals: ReadonlyMap<string, string>;
   findings: readonly ToolFinding[];
   perBackend: ReadonlyMap<string, BackendTools>;
   /** canonical form of the exposed tools: equal keys, identical catalogues */
@@ -44,26 +50,38 @@ function conflict(name: string | null, backend: string, reserved: ReadonlySet<st
 export function buildCatalogue(order: readonly BackendEntry[], states: BackendStates, reserved: ReadonlySet<string>): Catalogue {
   const tools: unknown[] = [];
   const routes = new Map<string, string>();
+  const originals = new Map<string, string>();
   const findings: ToolFinding[] = [];
   const perBackend = new Map<string, BackendTools>();
   for (const entry of order) {
     const list = states.get(entry.name)?.tools;
     if (!list) continue;
-    const summary: BackendTools = { valid: [], invalid: 0 };
+    const summary: BackendTools = { valid: [], invalid: 0, filtered: 0 };
     perBackend.set(entry.name, summary);
+    const wanted = makeFilter(entry.toolFilter);
     for (const tool of list) {
       const check = validateTool(tool);
-      for (const warning of check.warnings) findings.push({ backend: entry.name, tool: check.name, level: 'warning', reason: warning });
-      const problems = [...check.problems, ...conflict(check.name, entry.name, reserved, routes)];
-      if (problems.length > 0 || check.name === null) {
-        summary.invalid += 1;
-        for (const reason of problems) findings.push({ backend: entry.name, tool: check.name, level: 'invalid', reason });
+      if (check.name !== null && !wanted(check.name)) {
+        summary.filtered += 1;
         continue;
       }
-      routes.set(check.name, entry.name);
-      summary.valid.push(check.name);
-      tools.push(tool);
+      const exposed = check.name === null ? null : entry.prefix + check.name;
+      const warnings = exposed !== null && entry.prefix && !CLAUDE_TOOL_NAME.test(exposed) ? [...check.warnings, claudeNameWarning(exposed)] : check.warnings;
+      for (const warning of warnings) findings.push({ backend: entry.name, tool: exposed, level: 'warning', reason: warning });
+      const problems = [...check.problems, ...conflict(exposed, entry.name, reserved, routes)];
+      if (problems.length > 0 || check.name === null || exposed === null) {
+        summary.invalid += 1;
+        for (const reason of problems) findings.push({ backend: entry.name, tool: exposed, level: 'invalid', reason });
+        continue;
+      }
+      routes.set(exposed, entry.name);
+      summary.valid.push(exposed);
+      if (entry.prefix) {
+        originals.set(exposed, check.name);
+        // exposed exactly as sent, but for the name the client must use
+        tools.push({ ...(tool as Record<string, unknown>), name: exposed });
+      } else tools.push(tool);
     }
   }
-  return { tools, routes, findings, perBackend, key: canonicalJson(tools) };
+  return { tools, routes, originals, findings, perBackend, key: canonicalJson(tools) };
 }

@@ -90,17 +90,18 @@ export class OutcomeUnknownError extends Error {
   }
 }
 
-/** Failures of one client call, as the client sees them: which backend, which tool, what happened, what to do. */
+/** Failures of one client request, as the client sees them: which backend, which tool (or resource, prompt), what happened, what to do. */
 export class CallError extends Error {
   override readonly name = 'CallError';
   constructor(
     readonly code: number,
     readonly backend: string | null,
-    readonly tool: string,
+    /** "tool 'x'", "resource 'file:///a'", "prompt 'p'" */
+    readonly subject: string,
     readonly what: string,
     readonly hint: string = STATUS_HINT,
   ) {
-    super(`${backend === null ? '' : `backend '${backend}', `}tool '${tool}': ${what}. To fix: ${hint}.`);
+    super(`${backend === null ? '' : `backend '${backend}', `}${subject}: ${what}. To fix: ${hint}.`);
   }
 }
 

@@ -1,7 +1,7 @@
 /** The client side: inbound lines -> outbound messages. One slow or failing request never ends the stream. */
 import { catchError, filter, finalize, map, merge, mergeMap, of, share, take, type Observable } from 'rxjs';
 import type { BackendStates } from './backends.js';
-import { forwardToolCall } from './call-tool.js';
+import { forwardToolCall } from './forward.js';
 import type { Catalogue } from './catalogue.js';
 import type { Outgoing } from './client-output.js';
 import { errorMessage } from './errors.js';

@@ -11,7 +11,9 @@ export interface ToolCheck {
 }
 
 /** Claude's API accepts only these tool names; Claude Code also prefixes mcp__<server>__. */
-const CLAUDE_TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+export const CLAUDE_TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+export const claudeNameWarning = (name: string): string => `name '${name}' does not match ${CLAUDE_TOOL_NAME.source}: Claude's API will reject it`;
 
 /** A definition nested deep enough to overflow the stack (a hostile backend) cannot be compared or sent on. */
 function serializable(tool: unknown): boolean {

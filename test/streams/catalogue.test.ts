@@ -16,7 +16,7 @@ describe('buildCatalogue', () => {
       ['a2', 'alpha'],
       ['b1', 'beta'],
     ]);
-    expect(catalogue.perBackend.get('alpha')).toEqual({ valid: ['a1', 'a2'], invalid: 0 });
+    expect(catalogue.perBackend.get('alpha')).toEqual({ valid: ['a1', 'a2'], invalid: 0, filtered: 0 });
     expect(catalogue.findings).toEqual([]);
   });
 
@@ -39,7 +39,7 @@ describe('buildCatalogue', () => {
     const catalogue = buildCatalogue([alpha], states(connectedState(alpha, [tool('ok'), broken, { description: 'nameless' }])), none);
     expect(catalogue.tools).toEqual([tool('ok')]);
     expect(catalogue.routes.has('broken')).toBe(false);
-    expect(catalogue.perBackend.get('alpha')).toEqual({ valid: ['ok'], invalid: 2 });
+    expect(catalogue.perBackend.get('alpha')).toEqual({ valid: ['ok'], invalid: 2, filtered: 0 });
     expect(catalogue.findings).toEqual([
       { backend: 'alpha', tool: 'broken', level: 'invalid', reason: 'inputSchema.type is "string", not "object"' },
       { backend: 'alpha', tool: null, level: 'invalid', reason: 'no string name' },
@@ -63,7 +63,7 @@ describe('buildCatalogue', () => {
       const catalogue = buildCatalogue([alpha, beta], map, none);
       expect(catalogue.tools).toEqual([fromAlpha]);
       expect(catalogue.routes.get('search')).toBe('alpha');
-      expect(catalogue.perBackend.get('beta')).toEqual({ valid: [], invalid: 1 });
+      expect(catalogue.perBackend.get('beta')).toEqual({ valid: [], invalid: 1, filtered: 0 });
       expect(catalogue.findings).toEqual([
         { backend: 'beta', tool: 'search', level: 'invalid', reason: expect.stringMatching(/'alpha'.*'beta'/) },
       ]);

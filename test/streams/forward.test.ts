@@ -2,7 +2,7 @@ import { map, NEVER, shareReplay, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { BackendStates } from '../../streams/backends.js';
 import type { BackendState } from '../../streams/backend-state.js';
-import { forwardToolCall, type CallDeps } from '../../streams/call-tool.js';
+import { forwardToolCall, type CallDeps } from '../../streams/forward.js';
 import { ConnectionClosedError } from '../../streams/errors.js';
 import type { RelayEvent } from '../../streams/events.js';
 import type { JsonRpcRequest } from '../../streams/jsonrpc.js';

@@ -1,4 +1,4 @@
-/** tools/call to a backend: wait for its connection, send once, time out, map ids and progress tokens back. */
+/** One client request to its backend (tools/call, resources/read, prompts/get, ...): wait for the connection, send once, time out, map ids and progress tokens back. */
 import { catchError, filter, finalize, map, of, retry, switchMap, take, takeUntil, tap, throwError, timeout, type Observable } from 'rxjs';
 import type { BackendSession } from './connection.js';
 import { DEFAULT_SETTINGS } from './schema.js';
@@ -21,9 +21,23 @@ type Outcome = 'ok' | 'tool-error' | 'error' | 'timeout' | 'unknown' | 'unavaila
 
 const isTimeout = (error: unknown): boolean => error instanceof Error && error.name === 'TimeoutError';
 
-export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: string, deps: CallDeps): Observable<Outgoing> {
+export interface ForwardTarget {
+  backend: string;
+  /** what the errors and the call.done event name: "tool 'x'", "resource 'file:///a'" */
+  subject: string;
+  /** params as the backend must see them (a prefixed name restored, say) */
+  params: Params;
+  /** set for tools/call: an oversized result then becomes an isError result, and call.done names the tool */
+  tool?: string;
+}
+
+/** tools/call, with the backend's own name for the tool */
+export const forwardToolCall = (request: JsonRpcRequest, backend: string, tool: string, deps: CallDeps, original: string = tool): Observable<Outgoing> =>
+  forwardRequest(request, { backend, subject: `tool '${tool}'`, tool, params: original === tool ? (request.params ?? {}) : { ...request.params, name: original } }, deps);
+
+export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, deps: CallDeps): Observable<Outgoing> {
   const started = deps.now();
-  const params: Params = request.params ?? {};
+  const { backend, subject, params, tool } = target;
   const meta = params['_meta'];
   const clientToken = meta && typeof meta === 'object' && 'progressToken' in meta ? (meta as Params)['progressToken'] : undefined;
   let outcome: Outcome = 'cancelled';
@@ -34,7 +48,7 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
   const session$ = deps.states$.pipe(
     map((states) => states.get(backend)),
     tap((state) => {
-      if (!state) throw new CallError(ErrorCode.BackendRemoved, backend, tool, 'the backend was removed from the config while the call waited', 'call relay_get_status to see the backends now configured');
+      if (!state) throw new CallError(ErrorCode.BackendRemoved, backend, subject, 'the backend was removed from the config while the call waited', 'call relay_get_status to see the backends now configured');
       if ((state.phase !== 'connected' || state.session === deadSession) && !kicked) {
         kicked = true;
         deps.kick(backend);
@@ -54,13 +68,13 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
         new CallError(
           ErrorCode.BackendUnavailable,
           backend,
-          tool,
+          subject,
           `the backend is not connected and did not come back within ${connectWaitMs} ms${current?.error ? ` (last error: ${current.error})` : ''}`,
         );
       return session$.pipe(
         timeout({ first: connectWaitMs, with: () => throwError(() => unavailable()) }),
         switchMap((session) =>
-          session.channel.request('tools/call', params).pipe(
+          session.channel.request(request.method, params).pipe(
             // progress from the backend restarts the clock
             timeout({ each: timeoutMs }),
             tap({
@@ -74,7 +88,7 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
         ),
         // never written means never seen: the only case where sending again is safe
         retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => asError(error))) }),
-        catchError((error: unknown) => throwError(() => toCallError(error, backend, tool, timeoutMs))),
+        catchError((error: unknown) => throwError(() => toCallError(error, backend, subject, timeoutMs))),
       );
     }),
     map((event): Outgoing => {
@@ -83,25 +97,25 @@ export function forwardToolCall(request: JsonRpcRequest, backend: string, tool: 
       }
       const response = event.response;
       outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
-      return { message: { ...response, id: request.id }, backend, tool };
+      return tool === undefined ? { message: { ...response, id: request.id }, backend } : { message: { ...response, id: request.id }, backend, tool };
     }),
     catchError((error: unknown) => {
-      const callError = error instanceof CallError ? error : toCallError(error, backend, tool, DEFAULT_SETTINGS.timeoutMs);
+      const callError = error instanceof CallError ? error : toCallError(error, backend, subject, DEFAULT_SETTINGS.timeoutMs);
       outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
-      return of<Outgoing>({ message: failure(request.id, callError.code, callError.message, { backend, tool, reason: callError.what }) });
+      return of<Outgoing>({ message: failure(request.id, callError.code, callError.message, { backend, ...(tool === undefined ? { subject } : { tool }), reason: callError.what }) });
     }),
-    finalize(() => deps.emit({ event: 'call.done', tool, backend, ms: Math.round((deps.now() - started) * 10) / 10, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' })),
+    finalize(() => deps.emit({ event: 'call.done', ...(tool === undefined ? { method: request.method, subject } : { tool }), backend, ms: Math.round((deps.now() - started) * 10) / 10, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' })),
     takeUntil(deps.cancelled$(request.id)),
   );
 }
 
-function toCallError(error: unknown, backend: string, tool: string, timeoutMs: number): CallError {
+function toCallError(error: unknown, backend: string, subject: string, timeoutMs: number): CallError {
   if (error instanceof CallError) return error;
   if (isTimeout(error)) {
-    return new CallError(ErrorCode.CallTimeout, backend, tool, `no response within the call timeout of ${timeoutMs} ms (timeoutMs in backends.yaml); the relay cancelled the call on the backend`, 'retry later, raise timeoutMs for this backend, or call relay_get_status to check its health');
+    return new CallError(ErrorCode.CallTimeout, backend, subject, `no response within the call timeout of ${timeoutMs} ms (timeoutMs in backends.yaml); the relay cancelled the request on the backend`, 'retry later, raise timeoutMs for this backend, or call relay_get_status to check its health');
   }
   if (error instanceof OutcomeUnknownError) {
-    return new CallError(ErrorCode.OutcomeUnknown, backend, tool, `${error.message}; the outcome is unknown and the relay did not send it again`, 'check whether the action took effect before calling again; relay_get_status shows the backend\'s health');
+    return new CallError(ErrorCode.OutcomeUnknown, backend, subject, `${error.message}; the outcome is unknown and the relay did not send it again`, 'check whether the action took effect before calling again; relay_get_status shows the backend\'s health');
   }
-  return new CallError(ErrorCode.BackendUnavailable, backend, tool, errorMessage(error));
+  return new CallError(ErrorCode.BackendUnavailable, backend, subject, errorMessage(error));
 }
