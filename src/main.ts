@@ -2,7 +2,7 @@
 /** mcp-relay entry: parse the CLI, wire the graph to stdin/stdout, backends.yaml and WebSockets; exit 0 when stdin ends. */
 import { merge, retry, Subject, timer } from 'rxjs';
 import { relay } from '../streams/relay.js';
-import { openLink } from './open-link.js';
+import { createOpenLink } from './open-link.js';
 import { parseCli, USAGE } from './cli.js';
 import { configFile$ } from './config-source.js';
 import { createConfigWriter } from './config-writer.js';
@@ -62,7 +62,7 @@ function main(): void {
     env: process.env,
     configInput$: merge(configFile$(file), written),
     lines$: lines$(process.stdin),
-    openLink,
+    openLink: createOpenLink(log.emit),
     jitter,
     editConfig,
     version: VERSION,

@@ -1,15 +1,21 @@
 /** Picks the transport adapter for a backend entry. */
-import { throwError } from 'rxjs';
-import { ConnectError } from '../streams/errors.js';
+import type { EmitEvent } from '../streams/events.js';
 import type { OpenLink } from '../streams/link.js';
+import { openHttpLink } from './backend-http.js';
+import { openStdioLinkWith } from './backend-stdio.js';
 import { openWebSocketLink } from './backend-ws.js';
 
-export const openLink: OpenLink = (entry) => {
-  switch (entry.transport) {
-    case 'ws':
-      return openWebSocketLink(entry);
-    case 'http':
-    case 'stdio':
-      return throwError(() => new ConnectError(entry.name, entry.url, `the ${entry.transport} transport is not available in this build`));
-  }
-};
+/** A stdio server's stderr is its log: each line becomes a backend.stderr event. */
+export function createOpenLink(emit: EmitEvent): OpenLink {
+  const openStdioLink = openStdioLinkWith((backend, line) => emit({ event: 'backend.stderr', backend, line, level: 'info' }));
+  return (entry) => {
+    switch (entry.transport) {
+      case 'ws':
+        return openWebSocketLink(entry);
+      case 'stdio':
+        return openStdioLink(entry);
+      case 'http':
+        return openHttpLink(entry);
+    }
+  };
+}

@@ -36,7 +36,8 @@ export class ConnectionClosedError extends Error {
     readonly code?: number,
     readonly reason?: string,
   ) {
-    super(`connection to backend '${backend}' closed${code === undefined ? '' : ` (code ${code}${reason ? `: ${reason}` : ''})`}`);
+    const detail = [code === undefined ? '' : `code ${code}`, reason ?? ''].filter(Boolean).join(': ');
+    super(`connection to backend '${backend}' closed${detail ? ` (${detail})` : ''}`);
   }
 }
 

@@ -24,6 +24,11 @@ import {
 import { hasAttempted } from './backend-state.js';
 import { backendStates$ } from './backends.js';
 import { buildCatalogue } from './catalogue.js';
+import type { ListedKind } from './client-requests.js';
+import type { BackendInbound } from './connection.js';
+import { declaredToBackends, toClient } from './inbound.js';
+import { buildOffers } from './offers.js';
+import { ServerRequests } from './server-requests.js';
 import { serializeForClient, type Outgoing } from './client-output.js';
 import { configState, type ConfigInput } from './config.js';
 import { canonicalJson } from './diff.js';
@@ -84,27 +89,38 @@ function buildRelay(deps: RelayDeps): Observable<string> {
   const isRequest = (method: string) => (message: ReturnType<typeof parseMessage>) => message.kind === 'request' && message.message.method === method;
   const isNotification = (method: string) => (message: ReturnType<typeof parseMessage>) => message.kind === 'notification' && message.message.method === method;
 
-  const clientReady$ = race(messages$.pipe(filter(isRequest('initialize'))), timer(deps.clientWaitMs ?? 2_000)).pipe(take(1));
+  // what the client declared it can serve is what the relay declares to backends on its behalf
+  let clientCapabilities: Record<string, unknown> = {};
+  const clientReady$ = race(
+    messages$.pipe(
+      filter(isRequest('initialize')),
+      tap((message) => (clientCapabilities = declaredToBackends(message))),
+    ),
+    timer(deps.clientWaitMs ?? 2_000),
+  ).pipe(take(1));
 
   const kicks = createSignal<string>();
   const restarts = createSignal<string>();
+  const inbound = createSignal<BackendInbound>();
   const states$ = backendStates$(
     clientReady$.pipe(switchMap(() => enabled$)),
     {
       openLink: deps.openLink,
       jitter: deps.jitter,
-      clientCapabilities: {},
+      clientCapabilities: () => clientCapabilities,
       clientInfo: { name: 'mcp-relay', version: deps.version },
       kicks$: kicks.fired$,
       restarts$: restarts.fired$,
+      inbound: inbound.fire,
     },
   ).pipe(replayLatest());
 
   const view$ = combineLatest([enabled$, states$]).pipe(
-    map(([entries, states]) => ({ entries, states, catalogue: buildCatalogue(entries, states, MANAGEMENT_TOOL_NAMES) })),
+    map(([entries, states]) => ({ entries, states, catalogue: buildCatalogue(entries, states, MANAGEMENT_TOOL_NAMES), offers: buildOffers(entries, states) })),
     replayLatest(),
   );
   const catalogue$ = view$.pipe(map((view) => view.catalogue));
+  const offers$ = view$.pipe(map((view) => view.offers));
 
   const events$ = view$.pipe(
     pairwise(),
@@ -122,16 +138,34 @@ function buildRelay(deps: RelayDeps): Observable<string> {
     config$.pipe(take(1), mergeMap((state) => timer(state.config.startupGraceMs))),
   ).pipe(take(1), shareReplay({ bufferSize: 1, refCount: false }));
 
-  // the catalogue the client last saw, from a tools/list answer or a list_changed: a change is only news against that
-  let announcedKey: string | null = null;
+  // what the client last saw of each list, from a list answer or a list_changed: a change is only news against that
+  const announced = new Map<ListedKind, string>();
+  const keys$: Record<ListedKind, Observable<string>> = {
+    tools: catalogue$.pipe(map((catalogue) => catalogue.key)),
+    resources: offers$.pipe(map((offers) => offers.resourcesKey)),
+    prompts: offers$.pipe(map((offers) => offers.promptsKey)),
+  };
   const listChanged$ = messages$.pipe(
     filter(isNotification('notifications/initialized')),
     take(1),
-    switchMap(() => catalogue$.pipe(map((catalogue) => catalogue.key))),
-    // a client that has not listed yet will get the current catalogue when it does
-    filter((key) => announcedKey !== null && key !== announcedKey),
-    tap((key) => (announcedKey = key)),
-    map((): Outgoing => ({ message: notification('notifications/tools/list_changed') })),
+    switchMap(() =>
+      merge(
+        ...(Object.entries(keys$) as Array<[ListedKind, Observable<string>]>).map(([kind, key$]) =>
+          key$.pipe(
+            // a client that has not listed yet will get the current list when it does
+            filter((key) => announced.has(kind) && key !== announced.get(kind)),
+            tap((key) => announced.set(kind, key)),
+            map((): Outgoing => ({ message: notification(`notifications/${kind}/list_changed`) })),
+          ),
+        ),
+      ),
+    ),
+  );
+
+  const serverRequests = new ServerRequests(() => clientCapabilities);
+  const fromBackends$ = inbound.fired$.pipe(
+    map((message) => toClient(message, serverRequests)),
+    filter((outgoing): outgoing is Outgoing => outgoing !== null),
   );
 
   const responses$ = routeClient(messages$, {
@@ -147,13 +181,15 @@ function buildRelay(deps: RelayDeps): Observable<string> {
       restart: restarts.fire,
     },
     kick: kicks.fire,
-    onToolsListed: (key) => (announcedKey = key),
+    offers$,
+    onListed: (kind, key) => announced.set(kind, key),
+    onClientResponse: (response) => serverRequests.resolve(response),
     serverInfo: { name: 'mcp-relay', version: deps.version },
     now: deps.now,
     emit,
   });
 
-  const lines$ = merge(responses$, listChanged$).pipe(
+  const lines$ = merge(responses$, listChanged$, fromBackends$).pipe(
     withLatestFrom(config$),
     map(([outgoing, state]) => serializeForClient(outgoing, state.config.maxClientMessageBytes)),
     tap((serialized) => {

@@ -1,52 +1,41 @@
 /** The client side: inbound lines -> outbound messages. One slow or failing request never ends the stream. */
-import { catchError, filter, finalize, map, merge, mergeMap, of, share, take, type Observable } from 'rxjs';
+import { catchError, EMPTY, filter, finalize, ignoreElements, map, mergeMap, of, share, take, tap, type Observable } from 'rxjs';
 import type { BackendStates } from './backends.js';
 import { forwardToolCall } from './forward.js';
-import type { Catalogue } from './catalogue.js';
+import { listReply, routedReply, setLevelReply, type ClientRequestDeps } from './client-requests.js';
 import type { Outgoing } from './client-output.js';
 import { errorMessage } from './errors.js';
-import type { EmitEvent } from './events.js';
-import { ErrorCode, failure, success, type JsonRpcRequest, type parseMessage } from './jsonrpc.js';
-import { callManagementTool, MANAGEMENT_TOOL_NAMES, MANAGEMENT_TOOLS, type ManagementDeps } from './management.js';
+import { ErrorCode, failure, success, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type parseMessage } from './jsonrpc.js';
+import { callManagementTool, MANAGEMENT_TOOL_NAMES, type ManagementDeps } from './management.js';
 import { negotiateProtocolVersion } from './protocol.js';
 
 export type ClientMessage = ReturnType<typeof parseMessage>;
 
-export interface RouterDeps {
-  catalogue$: Observable<Catalogue>;
+export interface RouterDeps extends ClientRequestDeps {
   states$: Observable<BackendStates>;
-  /** emits (and replays) once the first tools/list may be answered */
-  firstListReady$: Observable<unknown>;
   management: ManagementDeps;
-  kick: (backend: string) => void;
-  /** the catalogue key a tools/list answer carried: list_changed compares against it */
-  onToolsListed: (key: string) => void;
+  /** an answer from the client to a request a backend sent it */
+  onClientResponse: (response: JsonRpcResponse) => void;
   serverInfo: { name: string; version: string };
   instructions?: string;
-  now: () => number;
-  emit: EmitEvent;
 }
 
 const reply = (message: Outgoing['message']): Observable<Outgoing> => of({ message });
 
+/** Answered at once, whatever the backends are doing: everything the relay can proxy, each list empty until a backend fills it. */
 function initialize(request: JsonRpcRequest, deps: RouterDeps): Observable<Outgoing> {
   return reply(
     success(request.id, {
       protocolVersion: negotiateProtocolVersion(request.params?.['protocolVersion']),
-      capabilities: { tools: { listChanged: true } },
+      capabilities: {
+        tools: { listChanged: true },
+        resources: { subscribe: true, listChanged: true },
+        prompts: { listChanged: true },
+        logging: {},
+        completions: {},
+      },
       serverInfo: deps.serverInfo,
       ...(deps.instructions ? { instructions: deps.instructions } : {}),
-    }),
-  );
-}
-
-function listTools(request: JsonRpcRequest, deps: RouterDeps): Observable<Outgoing> {
-  return deps.firstListReady$.pipe(
-    take(1),
-    mergeMap(() => deps.catalogue$.pipe(take(1))),
-    map((catalogue) => {
-      deps.onToolsListed(catalogue.key);
-      return { message: success(request.id, { tools: [...MANAGEMENT_TOOLS, ...catalogue.tools] }) };
     }),
   );
 }
@@ -70,7 +59,7 @@ function callTool(request: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id']
           failure(request.id, ErrorCode.InvalidParams, `Unknown tool '${tool}': no backend behind this relay provides it. Call relay_get_status to see which backends are connected and which tools they offer.`, { tool }),
         );
       }
-      return forwardToolCall(request, backend, tool, { states$: deps.states$, kick: deps.kick, cancelled$, now: deps.now, emit: deps.emit });
+      return forwardToolCall(request, backend, tool, { states$: deps.states$, kick: deps.kick, cancelled$, now: deps.now, emit: deps.emit }, catalogue.originals.get(tool));
     }),
   );
 }
@@ -84,13 +73,36 @@ function request(message: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id'])
     case 'ping':
       return reply(success(message.id, {}));
     case 'tools/list':
-      return listTools(message, deps);
+    case 'resources/list':
+    case 'resources/templates/list':
+    case 'prompts/list':
+      return listReply(message, deps);
     case 'tools/call':
       return callTool(message, cancelled$, deps);
+    case 'prompts/get':
+    case 'resources/read':
+    case 'resources/subscribe':
+    case 'resources/unsubscribe':
+    case 'completion/complete':
+      return routedReply(message, cancelled$, deps);
+    case 'logging/setLevel':
+      return setLevelReply(message, deps.states$);
     default:
       // server/discover (Claude Code's first probe) lands here too: -32601 makes it fall back to initialize
       return reply(failure(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} ${UNSERVED}`));
   }
+}
+
+/** Client notifications the backends must hear (cancellations are handled per request). */
+function clientNotification(message: JsonRpcNotification, deps: RouterDeps): Observable<never> {
+  if (message.method !== 'notifications/roots/list_changed') return EMPTY;
+  return deps.states$.pipe(
+    take(1),
+    tap((states) => {
+      for (const state of states.values()) state.session?.channel.notify(message.method, message.params);
+    }),
+    ignoreElements(),
+  );
 }
 
 /** Client messages in, messages to the client out; the stream ends only when the input does. */
@@ -120,8 +132,10 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
           );
         }
         case 'notification':
+          return clientNotification(message.message, deps);
         case 'response':
-          return merge();
+          deps.onClientResponse(message.message);
+          return EMPTY;
       }
     }),
   );

@@ -1,0 +1,62 @@
+/**
+ * Requests a backend sends to the client (sampling, elicitation, roots, ping): forwarded with a relay id, and the
+ * client's answer mapped back to that backend's own id. A request the client did not declare it can serve gets -32601.
+ */
+import type { Outgoing } from './client-output.js';
+import type { BackendInbound, BackendSession } from './connection.js';
+import { ErrorCode, failure, notification, type JsonRpcId, type JsonRpcResponse } from './jsonrpc.js';
+
+/** method -> the client capability it needs (null: every client answers it) */
+const SERVED: Readonly<Record<string, string | null>> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+  ping: null,
+};
+
+interface Pending {
+  session: BackendSession;
+  backendId: JsonRpcId;
+}
+
+export class ServerRequests {
+  private next = 1;
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly clientCapabilities: () => Record<string, unknown>) {}
+
+  /** What to send the client for a backend's request; null when it was answered here. */
+  forward({ backend, session, message }: BackendInbound): Outgoing | null {
+    if (!('id' in message)) return null;
+    const needed = SERVED[message.method];
+    if (needed === undefined || (needed !== null && this.clientCapabilities()[needed] === undefined)) {
+      session.channel.respond(failure(message.id, ErrorCode.MethodNotFound, `${message.method} is not available: the client behind mcp-relay ${needed ? `did not declare the '${needed}' capability` : 'does not serve it'}`));
+      return null;
+    }
+    const relayId = `relay-${this.next++}`;
+    this.pending.set(relayId, { session, backendId: message.id });
+    return { message: { ...message, id: relayId }, backend };
+  }
+
+  /** The client's answer to a forwarded request; false when the id is not one of ours. */
+  resolve(response: JsonRpcResponse): boolean {
+    const key = String(response.id);
+    const pending = this.pending.get(key);
+    if (!pending) return false;
+    this.pending.delete(key);
+    pending.session.channel.respond({ ...response, id: pending.backendId });
+    return true;
+  }
+
+  /** A backend withdrew its own request: tell the client, with the relay id. */
+  cancel({ session, message }: BackendInbound): Outgoing | null {
+    const requestId = message.params?.['requestId'];
+    for (const [relayId, pending] of this.pending) {
+      if (pending.session === session && pending.backendId === requestId) {
+        this.pending.delete(relayId);
+        return { message: notification('notifications/cancelled', { ...message.params, requestId: relayId }) };
+      }
+    }
+    return null;
+  }
+}
