@@ -54,6 +54,28 @@ export const MANAGEMENT_TOOLS = [
     description: 'Remove a backend from backends.yaml, close its connection and drop its tools.',
     inputSchema: { type: 'object', properties: nameArg, required: ['name'] },
   },
+  {
+    name: 'relay_search_tools',
+    description:
+      'Search every tool behind this relay by words in its name or description; returns name, backend, description and input schema. For clients whose tool list is stale (a backend added mid-session): call the tool found with relay_call_tool.',
+    inputSchema: {
+      type: 'object',
+      properties: { query: { type: 'string', description: 'Words to look for; every word must match. Empty lists every tool.' } },
+      required: ['query'],
+    },
+  },
+  {
+    name: 'relay_call_tool',
+    description: 'Call any tool behind this relay by name, with the same routing, timeouts and errors as calling it directly. Use relay_search_tools to find names and schemas.',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        name: { type: 'string', description: 'The tool name, as relay_search_tools shows it' },
+        arguments: { type: 'object', description: "The tool's arguments, per its input schema" },
+      },
+      required: ['name'],
+    },
+  },
 ] as const;
 
 export const MANAGEMENT_TOOL_NAMES: ReadonlySet<string> = new Set(MANAGEMENT_TOOLS.map((tool) => tool.name));
@@ -164,6 +186,28 @@ function remove(args: Record<string, unknown>, deps: ManagementDeps): Observable
   );
 }
 
+interface ToolMatch {
+  name: string;
+  backend: string;
+  description?: string;
+  inputSchema: unknown;
+}
+
+/** Every word of the query must appear in the name or the description, case-insensitively. */
+export function searchTools(catalogue: Catalogue, query: unknown): { query: string; matches: ToolMatch[] } {
+  const text = typeof query === 'string' ? query : '';
+  const words = text.toLowerCase().split(/\s+/).filter(Boolean);
+  const matches: ToolMatch[] = [];
+  for (const tool of catalogue.tools as Array<Record<string, unknown>>) {
+    const name = tool['name'] as string;
+    const description = typeof tool['description'] === 'string' ? tool['description'] : undefined;
+    const haystack = `${name} ${description ?? ''}`.toLowerCase();
+    if (!words.every((word) => haystack.includes(word))) continue;
+    matches.push({ name, backend: catalogue.routes.get(name) ?? '?', ...(description === undefined ? {} : { description }), inputSchema: tool['inputSchema'] });
+  }
+  return { query: text, matches };
+}
+
 const CHANGES = new Set(['relay_reconnect_server', 'relay_add_server', 'relay_remove_server']);
 
 export function callManagementTool(name: string, args: Record<string, unknown>, deps: ManagementDeps): Observable<ToolResult> {
@@ -182,6 +226,7 @@ export function callManagementTool(name: string, args: Record<string, unknown>, 
     }
     if (name === 'relay_get_status') return status$(deps).pipe(map((status) => text(JSON.stringify(status, null, 2))));
     if (name === 'relay_list_servers') return status$(deps).pipe(map((status) => text(summary(status))));
+    if (name === 'relay_search_tools') return current(deps.catalogue$).pipe(map((catalogue) => text(JSON.stringify(searchTools(catalogue, args['query']), null, 2))));
     return throwError(() => new Error(`unknown management tool ${name}`));
   }).pipe(catchError((error: unknown) => of(text(`${name} failed: ${errorMessage(error)}`, true))));
 }

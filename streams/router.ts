@@ -5,7 +5,7 @@ import { forwardToolCall } from './forward.js';
 import { listReply, routedReply, setLevelReply, type ClientRequestDeps } from './client-requests.js';
 import type { Outgoing } from './client-output.js';
 import { errorMessage } from './errors.js';
-import { ErrorCode, failure, success, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type parseMessage } from './jsonrpc.js';
+import { ErrorCode, failure, isObjectRecord, success, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type parseMessage } from './jsonrpc.js';
 import { callManagementTool, MANAGEMENT_TOOL_NAMES, type ManagementDeps } from './management.js';
 import { negotiateProtocolVersion } from './protocol.js';
 
@@ -45,6 +45,15 @@ function callTool(request: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id']
   const tool = params['name'];
   if (typeof tool !== 'string') return reply(failure(request.id, ErrorCode.InvalidParams, 'tools/call needs params.name, a string'));
   const args = params['arguments'] && typeof params['arguments'] === 'object' ? (params['arguments'] as Record<string, unknown>) : {};
+  if (tool === 'relay_call_tool') {
+    const target = args['name'];
+    if (typeof target !== 'string' || MANAGEMENT_TOOL_NAMES.has(target)) {
+      return reply(success(request.id, { content: [{ type: 'text', text: `relay_call_tool needs the name of a backend tool (not a relay_* tool); got ${JSON.stringify(target)}. Use relay_search_tools to find one.` }], isError: true }));
+    }
+    // exactly a direct call of that tool, under this request's id (progress token and cancellation included)
+    const inner = isObjectRecord(args['arguments']) ? args['arguments'] : {};
+    return callTool({ ...request, params: { ...(params['_meta'] === undefined ? {} : { _meta: params['_meta'] }), name: target, arguments: inner } }, cancelled$, deps);
+  }
   if (MANAGEMENT_TOOL_NAMES.has(tool)) {
     return callManagementTool(tool, args, deps.management).pipe(map((result) => ({ message: success(request.id, result), tool })));
   }

@@ -153,3 +153,29 @@ describe('management tools', () => {
     writeFileSync(file, before);
   });
 });
+
+describe('call-by-name fallback for clients that never re-list', () => {
+  it('relay_search_tools finds a tool added mid-session and relay_call_tool calls it like a direct call', async () => {
+    const a = await startBackend({ name: 'a', tools: [echoTool('a_tool')] });
+    const late = await startBackend({ name: 'late', tools: [{ definition: { name: 'weather_now', description: 'Current weather for a city', inputSchema: { type: 'object', properties: { city: { type: 'string' } } } } }] });
+    const { file } = configFile(backendsYaml([{ name: 'a', url: a.url }]));
+    const relay = await startSdkRelay(file);
+    try {
+      await relay.client.listTools();
+      await call(relay, 'relay_add_server', { name: 'late', url: late.url });
+      const found = JSON.parse((await call(relay, 'relay_search_tools', { query: 'WEATHER city' })).text) as { matches: Array<Record<string, unknown>> };
+      expect(found.matches).toEqual([{ name: 'weather_now', backend: 'late', description: 'Current weather for a city', inputSchema: { type: 'object', properties: { city: { type: 'string' } } } }]);
+      expect(JSON.parse((await call(relay, 'relay_search_tools', { query: '' })).text).matches.map((match: { name: string }) => match.name)).toEqual(['a_tool', 'weather_now']);
+
+      const result = await relay.client.callTool({ name: 'relay_call_tool', arguments: { name: 'weather_now', arguments: { city: 'Oslo' } } });
+      expect(textOf(result)).toBe('weather_now:{"city":"Oslo"}');
+      expect(late.calls()).toEqual([{ tool: 'weather_now', args: { city: 'Oslo' } }]);
+      await expect(relay.client.callTool({ name: 'relay_call_tool', arguments: { name: 'nope', arguments: {} } })).rejects.toThrow(/Unknown tool 'nope'.*relay_get_status/);
+      const refused = await call(relay, 'relay_call_tool', { name: 'relay_add_server', arguments: {} });
+      expect(refused.isError).toBe(true);
+    } finally {
+      await relay.close();
+      await Promise.all([a.close(), late.close()]);
+    }
+  });
+});

@@ -214,7 +214,7 @@ describe('tool validation and conflicts', () => {
       { name: 'second', url: second.url },
     ]);
     const names = (await relay.client.listTools()).tools.map((tool) => tool.name);
-    expect(names).toEqual(['relay_get_status', 'relay_list_servers', 'relay_reconnect_server', 'relay_add_server', 'relay_remove_server', 'good', 'no_description', 'shared']);
+    expect(names).toEqual(['relay_get_status', 'relay_list_servers', 'relay_reconnect_server', 'relay_add_server', 'relay_remove_server', 'relay_search_tools', 'relay_call_tool', 'good', 'no_description', 'shared']);
     expect(textOf(await relay.client.callTool({ name: 'shared', arguments: {} }))).toBe('shared:{}');
     expect(mixed.calls().map((entry) => entry.tool)).toEqual(['shared']);
     const s = await status(relay.client);

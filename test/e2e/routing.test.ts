@@ -29,7 +29,7 @@ describe('catalogue and routing over stdio', () => {
     await Promise.all([alpha?.close(), beta?.close(), paged?.close()]);
   });
 
-  it('lists every backend tool, following every page, after the five management tools', async () => {
+  it('lists every backend tool, following every page, after the relay's seven management tools', async () => {
     const { tools } = await relay.client.listTools();
     expect(tools.map((tool) => tool.name)).toEqual([
       'relay_get_status',
@@ -37,6 +37,8 @@ describe('catalogue and routing over stdio', () => {
       'relay_reconnect_server',
       'relay_add_server',
       'relay_remove_server',
+      'relay_search_tools',
+      'relay_call_tool',
       'alpha_echo',
       'alpha_other',
       'beta_echo',
