@@ -29,7 +29,7 @@ describe('catalogue and routing over stdio', () => {
     await Promise.all([alpha?.close(), beta?.close(), paged?.close()]);
   });
 
-  it('lists every backend tool, following every page, after the relay's seven management tools', async () => {
+  it('lists every backend tool, following every page, after the seven management tools', async () => {
     const { tools } = await relay.client.listTools();
     expect(tools.map((tool) => tool.name)).toEqual([
       'relay_get_status',
