@@ -59,14 +59,14 @@ export interface SdkRelay {
   close: () => Promise<void>;
 }
 
-export async function startSdkRelay(file: string, env: Record<string, string> = {}): Promise<SdkRelay> {
+export async function startSdkRelay(file: string, env: Record<string, string> = {}, capabilities: Record<string, unknown> = {}): Promise<SdkRelay> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [RELAY_MAIN, '--config', file],
     env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'debug', ...env },
     stderr: 'pipe',
   });
-  const client = new Client({ name: 'relay-e2e', version: '1.0.0' }, { capabilities: {} });
+  const client = new Client({ name: 'relay-e2e', version: '1.0.0' }, { capabilities });
   let changes = 0;
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
     changes += 1;
