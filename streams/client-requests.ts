@@ -9,6 +9,7 @@ import { MANAGEMENT_TOOLS } from './management.js';
 import { resourceOwner, type Offers } from './offers.js';
 import { pageOf } from './paging.js';
 import { requestResult } from './request-result.js';
+import type { ClientSetup } from './session-replay.js';
 
 export type ListedKind = 'tools' | 'resources' | 'prompts';
 
@@ -19,6 +20,8 @@ export interface ClientRequestDeps extends Omit<CallDeps, 'cancelled$'> {
   firstListReady$: Observable<unknown>;
   /** what a list answer showed the client: list_changed compares against it */
   onListed: (kind: ListedKind, key: string) => void;
+  /** what the client set up on the backends, replayed to a backend that reconnects */
+  setup: ClientSetup;
 }
 
 const reply = (message: Outgoing['message']): Observable<Outgoing> => of({ message });
@@ -98,13 +101,19 @@ export function routedReply(request: JsonRpcRequest, cancelled$: CallDeps['cance
     mergeMap((offers) => {
       const routed = route(request, offers);
       if (typeof routed === 'string') return reply(failure(request.id, ErrorCode.InvalidParams, routed));
+      const uri = request.params?.['uri'];
+      if (typeof uri === 'string' && request.method === 'resources/subscribe') deps.setup.subscriptions.add(uri);
+      if (typeof uri === 'string' && request.method === 'resources/unsubscribe') deps.setup.subscriptions.delete(uri);
       return forwardRequest(request, routed, { ...deps, cancelled$ });
     }),
   );
 }
 
 /** logging/setLevel: every connected backend that declares logging gets it; the client gets {} once they answered (or not). */
-export function setLevelReply(request: JsonRpcRequest, states$: Observable<BackendStates>): Observable<Outgoing> {
+export function setLevelReply(request: JsonRpcRequest, states$: Observable<BackendStates>, setup: ClientSetup): Observable<Outgoing> {
+  const level = request.params?.['level'];
+  if (typeof level !== 'string') return reply(failure(request.id, ErrorCode.InvalidParams, 'logging/setLevel needs params.level, a string'));
+  setup.logLevel = level;
   return states$.pipe(
     take(1),
     mergeMap((states) => {

@@ -29,6 +29,7 @@ import type { BackendInbound } from './connection.js';
 import { declaredToBackends, toClient } from './inbound.js';
 import { buildOffers } from './offers.js';
 import { ServerRequests } from './server-requests.js';
+import { replayClientSetup, type ClientSetup } from './session-replay.js';
 import { serializeForClient, type Outgoing } from './client-output.js';
 import { configState, type ConfigInput } from './config.js';
 import { canonicalJson } from './diff.js';
@@ -162,6 +163,8 @@ function buildRelay(deps: RelayDeps): Observable<string> {
     ),
   );
 
+  const setup: ClientSetup = { logLevel: null, subscriptions: new Set() };
+  const replayed$ = replayClientSetup(states$, offers$, setup);
   const serverRequests = new ServerRequests(() => clientCapabilities);
   const fromBackends$ = inbound.fired$.pipe(
     map((message) => toClient(message, serverRequests)),
@@ -183,6 +186,7 @@ function buildRelay(deps: RelayDeps): Observable<string> {
     kick: kicks.fire,
     offers$,
     onListed: (kind, key) => announced.set(kind, key),
+    setup,
     onClientResponse: (response) => serverRequests.resolve(response),
     serverInfo: { name: 'mcp-relay', version: deps.version },
     now: deps.now,
@@ -200,5 +204,5 @@ function buildRelay(deps: RelayDeps): Observable<string> {
     map((serialized) => serialized.line),
   );
 
-  return merge(events$, lines$).pipe(takeUntil(end$));
+  return merge(events$, replayed$, lines$).pipe(takeUntil(end$));
 }

@@ -95,7 +95,7 @@ function request(message: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id'])
     case 'completion/complete':
       return routedReply(message, cancelled$, deps);
     case 'logging/setLevel':
-      return setLevelReply(message, deps.states$);
+      return setLevelReply(message, deps.states$, deps.setup);
     default:
       // server/discover (Claude Code's first probe) lands here too: -32601 makes it fall back to initialize
       return reply(failure(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} ${UNSERVED}`));
