@@ -66,7 +66,11 @@ export function buildCatalogue(order: readonly BackendEntry[], states: BackendSt
         continue;
       }
       const exposed = check.name === null ? null : entry.prefix + check.name;
-      const warnings = exposed !== null && entry.prefix && !CLAUDE_TOOL_NAME.test(exposed) ? [...check.warnings, claudeNameWarning(exposed)] : check.warnings;
+      // with a prefix, the name Claude sees is the exposed one: warn about that one only
+      const warnings =
+        exposed !== null && entry.prefix
+          ? [...check.warnings.filter((warning) => !warning.startsWith('name does not match')), ...(CLAUDE_TOOL_NAME.test(exposed) ? [] : [claudeNameWarning(exposed)])]
+          : check.warnings;
       for (const warning of warnings) findings.push({ backend: entry.name, tool: exposed, level: 'warning', reason: warning });
       const problems = [...check.problems, ...conflict(exposed, entry.name, reserved, routes)];
       if (problems.length > 0 || check.name === null || exposed === null) {

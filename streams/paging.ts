@@ -15,8 +15,8 @@ function decode(cursor: unknown): number | null {
     return null;
   }
   if (!text.startsWith(PREFIX)) return null;
-  const offset = Number(text.slice(PREFIX.length));
-  return Number.isInteger(offset) && offset >= 0 ? offset : null;
+  const digits = text.slice(PREFIX.length);
+  return /^\d+$/.test(digits) ? Number(digits) : null;
 }
 
 export type Page = { items: unknown[]; nextCursor?: string } | { error: string };

@@ -28,7 +28,7 @@ export class ServerRequests {
   /** What to send the client for a backend's request; null when it was answered here. */
   forward({ backend, session, message }: BackendInbound): Outgoing | null {
     if (!('id' in message)) return null;
-    const needed = SERVED[message.method];
+    const needed = Object.hasOwn(SERVED, message.method) ? SERVED[message.method] : undefined;
     if (needed === undefined || (needed !== null && this.clientCapabilities()[needed] === undefined)) {
       session.channel.respond(failure(message.id, ErrorCode.MethodNotFound, `${message.method} is not available: the client behind mcp-relay ${needed ? `did not declare the '${needed}' capability` : 'does not serve it'}`));
       return null;
