@@ -43,11 +43,11 @@ export const ErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
-  /** relay-defined, in the implementation-defined server error range */
-  BackendUnavailable: -32001,
-  CallTimeout: -32002,
-  OutcomeUnknown: -32003,
-  BackendRemoved: -32004,
+  /** relay-defined, in the server error range but clear of the SDK's -32000/-32001 and MCP's -32002 (resource not found) */
+  BackendUnavailable: -32051,
+  CallTimeout: -32052,
+  OutcomeUnknown: -32053,
+  BackendRemoved: -32054,
 } as const;
 
 export type Classified =

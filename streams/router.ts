@@ -1,5 +1,5 @@
 /** The client side: inbound lines -> outbound messages. One slow or failing request never ends the stream. */
-import { catchError, EMPTY, filter, finalize, ignoreElements, map, mergeMap, of, share, take, tap, type Observable } from 'rxjs';
+import { catchError, defer, EMPTY, finalize, ignoreElements, map, mergeMap, NEVER, Observable, of, take, takeUntil, tap } from 'rxjs';
 import type { BackendStates } from './backends.js';
 import { forwardToolCall } from './forward.js';
 import { listReply, routedReply, setLevelReply, type ClientRequestDeps } from './client-requests.js';
@@ -116,36 +116,47 @@ function clientNotification(message: JsonRpcNotification, deps: RouterDeps): Obs
 
 /** Client messages in, messages to the client out; the stream ends only when the input does. */
 export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDeps): Observable<Outgoing> {
-  const shared$ = messages$.pipe(share());
-  const cancelled$ = (id: JsonRpcRequest['id']) =>
-    shared$.pipe(filter((message) => message.kind === 'notification' && message.message.method === 'notifications/cancelled' && message.message.params?.['requestId'] === id));
-  const inFlight = new Set<string>();
-  return shared$.pipe(
-    mergeMap((message): Observable<Outgoing> => {
-      switch (message.kind) {
-        case 'parse-error':
-          deps.emit({ event: 'client.invalid', reason: `not JSON: ${message.reason}`, level: 'warn' });
-          return reply(failure(null, ErrorCode.ParseError, `Parse error: ${message.reason}`));
-        case 'invalid':
-          deps.emit({ event: 'client.invalid', reason: message.reason, level: 'warn' });
-          return reply(failure(message.id, ErrorCode.InvalidRequest, `Invalid request: ${message.reason}`));
-        case 'request': {
-          const { id, method } = message.message;
-          // ids map responses and cancellations back: a second request on an id still in flight would steal both
-          const key = `${typeof id}:${id}`;
-          if (inFlight.has(key)) return reply(failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`));
-          inFlight.add(key);
-          return request(message.message, cancelled$, deps).pipe(
-            catchError((error: unknown) => reply(failure(id, ErrorCode.InternalError, `mcp-relay failed on ${method}: ${errorMessage(error)}`))),
-            finalize(() => inFlight.delete(key)),
-          );
+  return defer(() => {
+    // one entry per request in flight: its id, and what a notifications/cancelled for it does (O(1) per message)
+    const inFlight = new Map<string, () => void>();
+    const keyOf = (id: unknown): string => `${typeof id}:${String(id)}`;
+    const cancelled$ = (id: JsonRpcRequest['id']) =>
+      new Observable<void>((subscriber) => {
+        inFlight.set(keyOf(id), () => subscriber.next());
+      });
+    return messages$.pipe(
+      mergeMap((message): Observable<Outgoing> => {
+        switch (message.kind) {
+          case 'parse-error':
+            deps.emit({ event: 'client.invalid', reason: `not JSON: ${message.reason}`, level: 'warn' });
+            return reply(failure(null, ErrorCode.ParseError, `Parse error: ${message.reason}`));
+          case 'invalid':
+            deps.emit({ event: 'client.invalid', reason: message.reason, level: 'warn' });
+            return reply(failure(message.id, ErrorCode.InvalidRequest, `Invalid request: ${message.reason}`));
+          case 'request': {
+            const { id, method } = message.message;
+            // ids map responses and cancellations back: a second request on an id still in flight would steal both
+            const key = keyOf(id);
+            if (inFlight.has(key)) return reply(failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`));
+            inFlight.set(key, () => undefined);
+            return request(message.message, () => NEVER, deps).pipe(
+              catchError((error: unknown) => reply(failure(id, ErrorCode.InternalError, `mcp-relay failed on ${method}: ${errorMessage(error)}`))),
+              // on the whole request, so a cancel that comes while it still waits (for the first handshakes, say) counts too
+              takeUntil(cancelled$(id)),
+              finalize(() => inFlight.delete(key)),
+            );
+          }
+          case 'notification':
+            if (message.message.method === 'notifications/cancelled') {
+              inFlight.get(keyOf(message.message.params?.['requestId']))?.();
+              return EMPTY;
+            }
+            return clientNotification(message.message, deps);
+          case 'response':
+            deps.onClientResponse(message.message);
+            return EMPTY;
         }
-        case 'notification':
-          return clientNotification(message.message, deps);
-        case 'response':
-          deps.onClientResponse(message.message);
-          return EMPTY;
-      }
-    }),
-  );
+      }),
+    );
+  });
 }

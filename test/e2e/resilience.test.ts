@@ -78,7 +78,7 @@ describe('a backend killed and restarted', () => {
     child.kill('SIGKILL');
     await eventually(async () => expect((await status(relay.client)).servers[0]?.health).toBe('failed'));
     child = await backendProcess(port, 'proc_echo');
-    // without the kick this call fails after connectWaitMs (3 s) with -32001
+    // without the kick this call fails after connectWaitMs (3 s) with -32051
     expect(textOf(await relay.client.callTool({ name: 'proc_echo', arguments: { kicked: true } }))).toBe('proc_echo:{"kicked":true}');
   });
 
@@ -114,7 +114,7 @@ describe('calls that go wrong on the backend', () => {
     const hanging = relay.client.callTool({ name: 'hang', arguments: {} });
     // one slow call never holds up another
     expect(textOf(await relay.client.callTool({ name: 'quick', arguments: {} }))).toBe('quick:{}');
-    await expect(hanging).rejects.toThrow(/MCP error -32002: backend 'slow', tool 'hang': no response within the call timeout/);
+    await expect(hanging).rejects.toThrow(/MCP error -32052: backend 'slow', tool 'hang': no response within the call timeout/);
     await eventually(() => expect(aborted).toBe(true));
     expect(textOf(await relay.client.callTool({ name: 'quick', arguments: {} }))).toBe('quick:{}');
   });
@@ -146,7 +146,7 @@ describe('calls that go wrong on the backend', () => {
     const call = relay.client.callTool({ name: 'slow_write', arguments: { id: 1 } });
     await eventually(() => expect(server.calls()).toHaveLength(1));
     server.dropConnections();
-    await expect(call).rejects.toThrow(/MCP error -32003: backend 'flaky', tool 'slow_write': connection to backend 'flaky' dropped after the request was sent .*the outcome is unknown and the relay did not send it again/);
+    await expect(call).rejects.toThrow(/MCP error -32053: backend 'flaky', tool 'slow_write': connection to backend 'flaky' dropped after the request was sent .*the outcome is unknown and the relay did not send it again/);
     await eventually(async () => expect((await status(relay.client)).servers[0]?.health).toBe('healthy'));
     expect(textOf(await relay.client.callTool({ name: 'echo', arguments: {} }))).toBe('echo:{}');
     expect(server.calls().filter((entry) => entry.tool === 'slow_write')).toHaveLength(1);

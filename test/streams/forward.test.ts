@@ -69,7 +69,7 @@ describe('forwardToolCall', () => {
     expect(sent).toEqual([{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: { progressToken: 'relay-1' } } }]);
   });
 
-  it('times out after timeoutMs from the entry with -32002 naming backend and tool, and cancels the call on the backend', () => {
+  it('times out after timeoutMs from the entry with -32052 naming backend and tool, and cancels the call on the backend', () => {
     let sent: Frame[] = [];
     let events: RelayEvent[] = [];
     scheduler().run(({ hot, expectObservable }) => {
@@ -78,7 +78,7 @@ describe('forwardToolCall', () => {
       const setup = deps(hot('s', { s: states(backend.state) }));
       events = setup.events;
       expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('100ms (e|)', {
-        e: callError(-32002, /^backend 'alpha', tool 'echo': no response within the call timeout/),
+        e: callError(-32052, /^backend 'alpha', tool 'echo': no response within the call timeout/),
       });
     });
     expect(sent.map((message) => [message['method'], message['params']])).toEqual([
@@ -112,18 +112,18 @@ describe('forwardToolCall', () => {
       const { callDeps } = deps(hot('s', { s: states(backend.state) }));
       expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('80ms p 99ms (e|)', {
         p: { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'tok-A', progress: 1 } },
-        e: callError(-32002, /tool 'echo'/),
+        e: callError(-32052, /tool 'echo'/),
       });
     });
   });
 
-  it('waits connectWaitMs for a disconnected backend, kicking its reconnect, then answers -32001 with the last error', () => {
+  it('waits connectWaitMs for a disconnected backend, kicking its reconnect, then answers -32051 with the last error', () => {
     let kicked: string[] = [];
     scheduler().run(({ hot, expectObservable }) => {
       const setup = deps(hot('s', { s: states(failedState('connect ECONNREFUSED 127.0.0.1:9')) }));
       kicked = setup.kicked;
       expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('50ms (e|)', {
-        e: callError(-32001, /^backend 'alpha', tool 'echo': the backend is not connected and did not come back within 50 ms \(last error: connect ECONNREFUSED 127\.0\.0\.1:9\)/),
+        e: callError(-32051, /^backend 'alpha', tool 'echo': the backend is not connected and did not come back within 50 ms \(last error: connect ECONNREFUSED 127\.0\.0\.1:9\)/),
       });
     });
     expect(kicked).toEqual(['alpha']);
@@ -140,14 +140,14 @@ describe('forwardToolCall', () => {
     expect(toolCalls(sent)).toHaveLength(1);
   });
 
-  it('answers -32004 when the backend is removed while the call waits', () => {
+  it('answers -32054 when the backend is removed while the call waits', () => {
     scheduler().run(({ hot, expectObservable }) => {
       const { callDeps } = deps(hot('f 9ms x', { f: states(failedState('gone')), x: states() }));
-      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('10ms (e|)', { e: callError(-32004, /removed from the config/) });
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('10ms (e|)', { e: callError(-32054, /removed from the config/) });
     });
   });
 
-  it('answers -32003 when the connection drops after the call was written, and does not send it again', () => {
+  it('answers -32053 when the connection drops after the call was written, and does not send it again', () => {
     let first: Frame[] = [];
     let second: Frame[] = [];
     let events: RelayEvent[] = [];
@@ -159,7 +159,7 @@ describe('forwardToolCall', () => {
       const setup = deps(hot('s 19ms t', { s: states(dropped.state), t: states(next.state) }));
       events = setup.events;
       expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('10ms (e|)', {
-        e: callError(-32003, /dropped after the request was sent.*the outcome is unknown and the relay did not send it again/),
+        e: callError(-32053, /dropped after the request was sent.*the outcome is unknown and the relay did not send it again/),
       });
     });
     expect(toolCalls(first)).toHaveLength(1);
@@ -190,7 +190,7 @@ describe('forwardToolCall', () => {
       const three = liveSession(hot('-'));
       third = three.sent;
       const { callDeps } = deps(hot('a 9ms b 9ms c', { a: states(one.state), b: states(two.state), c: states(three.state) }));
-      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('10ms (e|)', { e: callError(-32001, /could not be written/) });
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('10ms (e|)', { e: callError(-32051, /could not be written/) });
     });
     expect(third).toEqual([]);
   });
@@ -199,7 +199,7 @@ describe('forwardToolCall', () => {
     scheduler().run(({ hot, expectObservable }) => {
       const closed = liveSession(hot('-'), () => false);
       const { callDeps } = deps(hot('s', { s: states(closed.state) }));
-      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('50ms (e|)', { e: callError(-32001, /did not come back within 50 ms/) });
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('50ms (e|)', { e: callError(-32051, /did not come back within 50 ms/) });
     });
   });
 
