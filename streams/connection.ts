@@ -5,6 +5,7 @@ import {
   concat,
   defer,
   filter,
+  forkJoin,
   ignoreElements,
   map,
   merge,
@@ -130,8 +131,16 @@ function session$(entry: BackendEntry, link: BackendLink, deps: ConnectionDeps):
               startWith(null),
               switchMap(() => listAll(channel, kind, waitMs)),
             );
-      const extras$ = combineLatest([relisted$('resources'), relisted$('resourceTemplates'), relisted$('prompts')]).pipe(
-        map(([resources, resourceTemplates, prompts]): Extras => ({ resources, resourceTemplates, prompts })),
+      // resources and their templates share one list_changed: re-list both at once, so one change is one update
+      const resources$ =
+        session.capabilities[LISTS.resources.capability] === undefined
+          ? of<[readonly unknown[], readonly unknown[]]>([[], []])
+          : changed$(LISTS.resources.changed).pipe(
+              startWith(null),
+              switchMap(() => forkJoin([listAll(channel, 'resources', waitMs), listAll(channel, 'resourceTemplates', waitMs)])),
+            );
+      const extras$ = combineLatest([resources$, relisted$('prompts')]).pipe(
+        map(([[resources, resourceTemplates], prompts]): Extras => ({ resources, resourceTemplates, prompts })),
       );
       const inbound$ = incoming$.pipe(
         filter((incoming) => incoming.kind === 'request' || (incoming.kind === 'notification' && !RELIST.has(incoming.message.method))),

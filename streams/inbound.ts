@@ -25,6 +25,7 @@ export function toClient(inbound: BackendInbound, requests: ServerRequests): Out
       return { message: notification(message.method, { ...params, logger }), backend };
     }
     case 'notifications/resources/updated':
+    case 'notifications/elicitation/complete':
       return { message: notification(message.method, message.params), backend };
     case 'notifications/cancelled':
       return requests.cancel(inbound);

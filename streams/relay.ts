@@ -188,6 +188,7 @@ function buildRelay(deps: RelayDeps): Observable<string> {
     onListed: (kind, key) => announced.set(kind, key),
     setup,
     onClientResponse: (response) => serverRequests.resolve(response),
+    onClientProgress: (params) => serverRequests.progressFromClient(params),
     serverInfo: { name: 'mcp-relay', version: deps.version },
     now: deps.now,
     emit,

@@ -16,6 +16,8 @@ export interface RouterDeps extends ClientRequestDeps {
   management: ManagementDeps;
   /** an answer from the client to a request a backend sent it */
   onClientResponse: (response: JsonRpcResponse) => void;
+  /** the client's progress on a request a backend sent it */
+  onClientProgress: (params: Record<string, unknown> | undefined) => void;
   serverInfo: { name: string; version: string };
   instructions?: string;
 }
@@ -149,6 +151,10 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
           case 'notification':
             if (message.message.method === 'notifications/cancelled') {
               inFlight.get(keyOf(message.message.params?.['requestId']))?.();
+              return EMPTY;
+            }
+            if (message.message.method === 'notifications/progress') {
+              deps.onClientProgress(message.message.params);
               return EMPTY;
             }
             return clientNotification(message.message, deps);

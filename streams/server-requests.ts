@@ -17,11 +17,20 @@ const SERVED: Readonly<Record<string, string | null>> = {
 interface Pending {
   session: BackendSession;
   backendId: JsonRpcId;
+  /** the relay token the client sees in place of the backend's progressToken */
+  progressToken?: string;
+}
+
+interface ProgressRoute {
+  session: BackendSession;
+  token: unknown;
 }
 
 export class ServerRequests {
   private next = 1;
   private readonly pending = new Map<string, Pending>();
+  /** relay progress token -> the backend and its own token: the client's progress on a backend's request goes back */
+  private readonly progress = new Map<string, ProgressRoute>();
 
   constructor(private readonly clientCapabilities: () => Record<string, unknown>) {}
 
@@ -34,6 +43,14 @@ export class ServerRequests {
       return null;
     }
     const relayId = `relay-${this.next++}`;
+    const meta = message.params?.['_meta'];
+    if (meta && typeof meta === 'object' && 'progressToken' in meta) {
+      // tokens of different backends may collide on the client: give it one of ours
+      const progressToken = `${relayId}-progress`;
+      this.progress.set(progressToken, { session, token: (meta as Record<string, unknown>)['progressToken'] });
+      this.pending.set(relayId, { session, backendId: message.id, progressToken });
+      return { message: { ...message, id: relayId, params: { ...message.params, _meta: { ...meta, progressToken } } }, backend };
+    }
     this.pending.set(relayId, { session, backendId: message.id });
     return { message: { ...message, id: relayId }, backend };
   }
@@ -43,9 +60,22 @@ export class ServerRequests {
     const key = String(response.id);
     const pending = this.pending.get(key);
     if (!pending) return false;
-    this.pending.delete(key);
+    this.forget(key, pending);
     pending.session.channel.respond({ ...response, id: pending.backendId });
     return true;
+  }
+
+  /** The client's progress on a forwarded request, back to the backend under its own token; false when not ours. */
+  progressFromClient(params: Record<string, unknown> | undefined): boolean {
+    const route = typeof params?.['progressToken'] === 'string' ? this.progress.get(params['progressToken']) : undefined;
+    if (!route) return false;
+    route.session.channel.notify('notifications/progress', { ...params, progressToken: route.token });
+    return true;
+  }
+
+  private forget(relayId: string, pending: Pending): void {
+    this.pending.delete(relayId);
+    if (pending.progressToken !== undefined) this.progress.delete(pending.progressToken);
   }
 
   /** A backend withdrew its own request: tell the client, with the relay id. */
@@ -53,7 +83,7 @@ export class ServerRequests {
     const requestId = message.params?.['requestId'];
     for (const [relayId, pending] of this.pending) {
       if (pending.session === session && pending.backendId === requestId) {
-        this.pending.delete(relayId);
+        this.forget(relayId, pending);
         return { message: notification('notifications/cancelled', { ...message.params, requestId: relayId }) };
       }
     }

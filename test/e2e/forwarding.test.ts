@@ -428,6 +428,23 @@ describe('requests from a backend to the client', () => {
     expect(relay.lines.filter((m) => m['method'] === 'x-vendor/whatever')).toEqual([]);
   });
 
+  it("maps the client's progress on a backend's request back to the backend's own token", async () => {
+    const alpha = await backend({ name: 'alpha' });
+    const relay = await rawClient(configFor([{ b: alpha }]), { sampling: {} });
+    relay.send({ jsonrpc: '2.0', id: 'with-progress', method: 'tools/call', params: { name: 'sample', arguments: { progressToken: 'srv-tok' } } });
+    const asked = await relay.next((m) => m['method'] === 'sampling/createMessage');
+    const relayToken = ((paramsOf(asked)['_meta'] ?? {}) as Json)['progressToken'];
+    expect(relayToken).not.toBe('srv-tok');
+    relay.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: relayToken, progress: 1, total: 2, message: 'thinking' } });
+    await eventually(() => expect(alpha.notifications('notifications/progress').map(paramsOf)).toEqual([{ progressToken: 'srv-tok', progress: 1, total: 2, message: 'thinking' }]));
+    relay.send({ jsonrpc: '2.0', id: asked['id'], result: { model: 'm', role: 'assistant', content: { type: 'text', text: 'done' } } });
+    await relay.next((m) => m['id'] === 'with-progress');
+    // after the answer the token is forgotten: late progress goes nowhere
+    relay.send({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: relayToken, progress: 2, total: 2 } });
+    expect(resultOf(await relay.request('after-progress', 'ping'))).toEqual({});
+    expect(alpha.notifications('notifications/progress')).toHaveLength(1);
+  });
+
   it("tells the client when a backend withdraws its request (notifications/cancelled with the relay id), and drops the client's late answer", async () => {
     const alpha = await backend({ name: 'alpha' });
     const relay = await rawClient(configFor([{ b: alpha }]), { sampling: {} });
