@@ -1,0 +1,119 @@
+// The two kinds of client the benchmark compares: a raw newline-JSON client of the relay over stdio (as Claude Code
+// is), and the same raw JSON-RPC client talking to a backend directly over WebSocket. Neither validates results.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import WebSocket from 'ws';
+
+type Json = Record<string, unknown>;
+
+export const RELAY_MAIN = resolve(import.meta.dirname, '../src/main.js');
+
+const INITIALIZE = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } };
+
+/** Matches responses to requests by id; what both clients share. */
+class Pending {
+  private next = 1;
+  private readonly waiting = new Map<number, (message: Json) => void>();
+
+  track(): { id: number; answer: Promise<Json> } {
+    const id = this.next++;
+    return { id, answer: new Promise<Json>((done) => this.waiting.set(id, done)) };
+  }
+
+  settle(message: Json): boolean {
+    const id = message['id'];
+    const done = typeof id === 'number' ? this.waiting.get(id) : undefined;
+    if (!done) return false;
+    this.waiting.delete(id as number);
+    done(message);
+    return true;
+  }
+}
+
+export interface BenchClient {
+  call(method: string, params: Json): Promise<Json>;
+  close(): Promise<void>;
+}
+
+export class RelayClient implements BenchClient {
+  readonly child: ChildProcessWithoutNullStreams;
+  private readonly pending = new Pending();
+  private readonly notified: Array<(message: Json) => void> = [];
+  private readonly exited: Promise<void>;
+
+  constructor(configFile: string, env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [RELAY_MAIN, '--config', configFile], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.resume(); // drained: a full pipe must never stall the relay
+    this.exited = new Promise((done) => this.child.once('exit', () => done()));
+    // a large line arrives in many chunks: keep them apart and join once (no rescanning a growing string)
+    let parts: string[] = [];
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => {
+      let start = 0;
+      let newline = chunk.indexOf('\n');
+      while (newline !== -1) {
+        parts.push(chunk.slice(start, newline));
+        const message = JSON.parse(parts.join('')) as Json;
+        parts = [];
+        if (!this.pending.settle(message)) for (const listener of this.notified.splice(0)) listener(message);
+        start = newline + 1;
+        newline = chunk.indexOf('\n', start);
+      }
+      if (start < chunk.length) parts.push(chunk.slice(start));
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.call('initialize', INITIALIZE);
+    this.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+  }
+
+  call(method: string, params: Json): Promise<Json> {
+    const { id, answer } = this.pending.track();
+    this.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    return answer;
+  }
+
+  /** the next message that is not a response */
+  nextNotification(): Promise<Json> {
+    return new Promise((done) => this.notified.push(done));
+  }
+
+  rssBytes(): number {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    await this.exited;
+  }
+}
+
+export class DirectClient implements BenchClient {
+  private readonly pending = new Pending();
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => this.pending.settle(JSON.parse(data.toString()) as Json));
+  }
+
+  static async connect(url: string): Promise<DirectClient> {
+    const socket = new WebSocket(url, ['mcp'], { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    await new Promise((done, fail) => socket.once('open', done).once('error', fail));
+    const client = new DirectClient(socket);
+    await client.call('initialize', INITIALIZE);
+    socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    return client;
+  }
+
+  call(method: string, params: Json): Promise<Json> {
+    const { id, answer } = this.pending.track();
+    this.socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    return answer;
+  }
+
+  async close(): Promise<void> {
+    this.socket.terminate();
+  }
+}
