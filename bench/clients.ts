@@ -43,7 +43,9 @@ export class RelayClient implements BenchClient {
   private readonly exited: Promise<void>;
 
   constructor(configFile: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [RELAY_MAIN, '--config', configFile], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" profiles the relay under benchmark load
+    const nodeArgs = (process.env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+    this.child = spawn(process.execPath, [...nodeArgs, RELAY_MAIN, '--config', configFile], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.resume(); // drained: a full pipe must never stall the relay
     this.exited = new Promise((done) => this.child.once('exit', () => done()));
     // a large line arrives in many chunks: keep them apart and join once (no rescanning a growing string)

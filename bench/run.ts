@@ -14,7 +14,6 @@ const THROUGHPUT_MS = Number(process.env['BENCH_THROUGHPUT_MS'] ?? 2_000);
 const SCALE_BACKENDS = Number(process.env['BENCH_SCALE_BACKENDS'] ?? 100);
 const SCALE_TOOLS = 50;
 
-type Json = Record<string, unknown>;
 const now = () => performance.now();
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -22,6 +22,18 @@ interface OpenLinkState {
 
 function linkFor(socket: WebSocket, entry: BackendEntry, state: OpenLinkState): BackendLink {
   let lastError: Error | null = null;
+  // frames sent in the same turn of the event loop leave in one write (ws's own socket, not public API but stable)
+  const tcp = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  let corked = false;
+  const cork = () => {
+    if (corked || !tcp) return;
+    corked = true;
+    tcp.cork();
+    queueMicrotask(() => {
+      corked = false;
+      tcp.uncork();
+    });
+  };
   socket.on('error', (error) => (lastError = error));
   const frames$ = new Observable<string>((subscriber) => {
     const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
@@ -45,6 +57,7 @@ function linkFor(socket: WebSocket, entry: BackendEntry, state: OpenLinkState): 
     frames$,
     send: (frame) => {
       if (socket.readyState !== WebSocket.OPEN) return false;
+      cork();
       socket.send(frame);
       return true;
     },

@@ -8,7 +8,7 @@ import { configFile$ } from './config-source.js';
 import { createConfigWriter } from './config-writer.js';
 import type { ConfigInput } from '../streams/config.js';
 import { createEventLog } from './logger.js';
-import { lines$, writeLine } from './stdio.js';
+import { lineWriter, lines$ } from './stdio.js';
 import { VERSION } from './version.js';
 
 /** stdin EOF or a signal: the client is gone, so everything closes and the process exits within this */
@@ -79,7 +79,7 @@ function main(): void {
       }),
     )
     .subscribe({
-      next: (line) => writeLine(process.stdout, line),
+      next: lineWriter(process.stdout),
       // unreachable while the retry above rebuilds forever; kept so an error is never silent
       error: (error: unknown) => {
         log.emit({ event: 'relay.crash', error: error instanceof Error ? (error.stack ?? error.message) : String(error), level: 'error' });

@@ -42,6 +42,18 @@ export function lines$(input: Readable): Observable<string> {
   });
 }
 
-export function writeLine(output: Writable, line: string): void {
-  output.write(`${line}\n`);
+/**
+ * Writes lines to the output, joining every line produced in the same turn of the event loop into one write:
+ * stdout on a pipe is synchronous on Linux, so a write per message is a system call per message under load.
+ */
+export function lineWriter(output: Writable): (line: string) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    output.write(batch.length === 1 ? `${batch[0]}\n` : `${batch.join('\n')}\n`);
+  };
+  return (line) => {
+    if (pending.push(line) === 1) queueMicrotask(flush);
+  };
 }

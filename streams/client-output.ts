@@ -3,6 +3,8 @@ import { ErrorCode, failure, success, type JsonRpcMessage } from './jsonrpc.js';
 
 export interface Outgoing {
   message: JsonRpcMessage;
+  /** the message already serialized (a backend's own frame with the client's id): used instead of JSON.stringify */
+  line?: string;
   /** set on tools/call responses, so an oversized one can say where it came from */
   backend?: string;
   tool?: string;
@@ -35,7 +37,7 @@ function stringify(outgoing: Outgoing): string {
 }
 
 export function serializeForClient(outgoing: Outgoing, limit: number): Serialized {
-  const line = stringify(outgoing);
+  const line = outgoing.line ?? stringify(outgoing);
   if (line === '') return { dropped: { bytes: 0, limit, outgoing } };
   const bytes = byteLength(line, limit);
   if (bytes <= limit) return { line };

@@ -15,6 +15,8 @@ export type ListedKind = 'tools' | 'resources' | 'prompts';
 
 export interface ClientRequestDeps extends Omit<CallDeps, 'cancelled$'> {
   catalogue$: Observable<Catalogue>;
+  /** the catalogue as it is now, for the hot path */
+  currentCatalogue?: () => Catalogue;
   offers$: Observable<Offers>;
   /** emits (and replays) once the first lists may be answered */
   firstListReady$: Observable<unknown>;

@@ -7,9 +7,12 @@ import { asError, CallError, NotWrittenError, OutcomeUnknownError, errorMessage 
 import type { EmitEvent } from './events.js';
 import { ErrorCode, failure, notification, type JsonRpcRequest, type Params } from './jsonrpc.js';
 import type { Outgoing } from './client-output.js';
+import { spliceResponseId } from './splice-id.js';
 
 export interface CallDeps {
   states$: Observable<BackendStates>;
+  /** the states as they are now, for the hot path (the states$ replay, without a subscription per call) */
+  currentStates?: () => BackendStates;
   kick: (backend: string) => void;
   /** emits when the client cancels this request */
   cancelled$: (id: JsonRpcRequest['id']) => Observable<unknown>;
@@ -59,7 +62,21 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
     take(1),
   );
 
-  return deps.states$.pipe(
+  const send$ = (session: BackendSession, timeoutMs: number) =>
+    session.channel.request(request.method, params).pipe(
+      // progress from the backend restarts the clock
+      timeout({ each: timeoutMs }),
+      tap({
+        error: (error: unknown) => {
+          if (!(error instanceof NotWrittenError)) return;
+          deadSession = session;
+          kicked = false;
+        },
+      }),
+    );
+
+  /** the backend is not connected (or its socket just died): wait for a session, send, retry once if never written */
+  const waited$ = deps.states$.pipe(
     take(1),
     map((states) => states.get(backend)),
     switchMap((current) => {
@@ -73,31 +90,33 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
         );
       return session$.pipe(
         timeout({ first: connectWaitMs, with: () => throwError(() => unavailable()) }),
-        switchMap((session) =>
-          session.channel.request(request.method, params).pipe(
-            // progress from the backend restarts the clock
-            timeout({ each: timeoutMs }),
-            tap({
-              error: (error: unknown) => {
-                if (!(error instanceof NotWrittenError)) return;
-                deadSession = session;
-                kicked = false;
-              },
-            }),
-          ),
-        ),
+        switchMap((session) => send$(session, timeoutMs)),
         // never written means never seen: the only case where sending again is safe
         retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => asError(error))) }),
         catchError((error: unknown) => throwError(() => toCallError(error, backend, subject, timeoutMs))),
       );
     }),
+  );
+
+  // the hot path: the backend is connected now, so send at once, with none of the waiting machinery
+  const now = deps.currentStates?.().get(backend);
+  const events$ =
+    now?.phase === 'connected' && now.session !== null
+      ? send$(now.session, now.entry.settings.timeoutMs).pipe(
+          catchError((error: unknown) => (error instanceof NotWrittenError ? waited$ : throwError(() => toCallError(error, backend, subject, now.entry.settings.timeoutMs)))),
+        )
+      : waited$;
+
+  return events$.pipe(
     map((event): Outgoing => {
       if (event.kind === 'progress') {
         return { message: notification('notifications/progress', { ...event.params, progressToken: clientToken }) };
       }
       const response = event.response;
       outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
-      return tool === undefined ? { message: { ...response, id: request.id }, backend } : { message: { ...response, id: request.id }, backend, tool };
+      const line = event.frame === undefined || typeof response.id !== 'number' ? null : spliceResponseId(event.frame, response.id, request.id);
+      const out: Outgoing = { message: { ...response, id: request.id }, backend, ...(tool === undefined ? {} : { tool }) };
+      return line === null ? out : { ...out, line };
     }),
     catchError((error: unknown) => {
       const callError = error instanceof CallError ? error : toCallError(error, backend, subject, DEFAULT_SETTINGS.timeoutMs);

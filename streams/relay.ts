@@ -23,7 +23,8 @@ import {
 } from 'rxjs';
 import { hasAttempted } from './backend-state.js';
 import { backendStates$ } from './backends.js';
-import { buildCatalogue } from './catalogue.js';
+import type { BackendStates } from './backends.js';
+import { buildCatalogue, type Catalogue } from './catalogue.js';
 import type { ListedKind } from './client-requests.js';
 import type { BackendInbound } from './connection.js';
 import { declaredToBackends, toClient } from './inbound.js';
@@ -116,8 +117,11 @@ function buildRelay(deps: RelayDeps): Observable<string> {
     },
   ).pipe(replayLatest());
 
+  let latestView: { states: BackendStates; catalogue: Catalogue } | null = null;
   const view$ = combineLatest([enabled$, states$]).pipe(
     map(([entries, states]) => ({ entries, states, catalogue: buildCatalogue(entries, states, MANAGEMENT_TOOL_NAMES), offers: buildOffers(entries, states) })),
+    // the hot path reads the latest view synchronously instead of subscribing per call
+    tap((view) => (latestView = view)),
     replayLatest(),
   );
   const catalogue$ = view$.pipe(map((view) => view.catalogue));
@@ -184,6 +188,8 @@ function buildRelay(deps: RelayDeps): Observable<string> {
       restart: restarts.fire,
     },
     kick: kicks.fire,
+    currentStates: () => latestView?.states ?? new Map(),
+    currentCatalogue: () => latestView?.catalogue ?? buildCatalogue([], new Map(), MANAGEMENT_TOOL_NAMES),
     offers$,
     onListed: (kind, key) => announced.set(kind, key),
     setup,

@@ -59,6 +59,11 @@ function callTool(request: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id']
   if (MANAGEMENT_TOOL_NAMES.has(tool)) {
     return callManagementTool(tool, args, deps.management).pipe(map((result) => ({ message: success(request.id, result), tool })));
   }
+  const callDeps = { states$: deps.states$, currentStates: deps.currentStates, kick: deps.kick, cancelled$, now: deps.now, emit: deps.emit };
+  // the hot path: a tool the catalogue knows right now goes straight out
+  const known = deps.currentCatalogue?.();
+  const owner = known?.routes.get(tool);
+  if (known && owner !== undefined) return forwardToolCall(request, owner, tool, callDeps, known.originals.get(tool));
   const routed$ = deps.catalogue$.pipe(take(1));
   return routed$.pipe(
     // a client with a cached tool list may call before the backends' first handshakes: wait for them, as tools/list does
@@ -70,7 +75,7 @@ function callTool(request: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id']
           failure(request.id, ErrorCode.InvalidParams, `Unknown tool '${tool}': no backend behind this relay provides it. Call relay_get_status to see which backends are connected and which tools they offer.`, { tool }),
         );
       }
-      return forwardToolCall(request, backend, tool, { states$: deps.states$, kick: deps.kick, cancelled$, now: deps.now, emit: deps.emit }, catalogue.originals.get(tool));
+      return forwardToolCall(request, backend, tool, callDeps, catalogue.originals.get(tool));
     }),
   );
 }

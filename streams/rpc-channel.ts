@@ -4,7 +4,8 @@ import { NotWrittenError, OutcomeUnknownError } from './errors.js';
 import { ErrorCode, failure, parseMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
 import type { BackendLink } from './link.js';
 
-export type CallEvent = { kind: 'progress'; params: Params } | { kind: 'response'; response: JsonRpcResponse };
+/** `frame` is the response exactly as the backend sent it: the client's line can be made from it without re-serializing */
+export type CallEvent = { kind: 'progress'; params: Params } | { kind: 'response'; response: JsonRpcResponse; frame?: string };
 
 export type Incoming =
   | { kind: 'notification'; message: JsonRpcNotification }
@@ -128,7 +129,7 @@ export class RpcChannel {
         // a response for an id we do not own (late, cancelled, a gateway's broadcast) is dropped
         if (!entry || typeof id !== 'number') return null;
         this.forget(id);
-        entry.subscriber.next({ kind: 'response', response: parsed.message });
+        entry.subscriber.next({ kind: 'response', response: parsed.message, frame });
         entry.subscriber.complete();
         return null;
       }

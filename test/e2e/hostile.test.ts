@@ -36,7 +36,10 @@ describe('hostile backends', () => {
     expect(names).toContain('deep_result');
     expect(names).not.toContain('deep_def');
     const call = await relay.request(3, 'tools/call', { name: 'deep_result', arguments: {} });
-    expect(call['result']).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/result of tool 'deep_result' from backend 'evil' cannot be serialized/) }] });
+    // the backend's own frame is passed on with the id swapped, so even this result reaches the client unchanged
+    let depth = 0;
+    for (let node = (call['result'] as Record<string, unknown>)['structuredContent']; node && typeof node === 'object'; node = (node as { properties?: { next?: unknown } }).properties?.next) depth += 1;
+    expect(depth).toBe(20_001);
     expect((await relay.request(4, 'ping'))['result']).toEqual({});
     expect(relay.child.exitCode).toBeNull();
     // survived, not rebuilt: the graph never errored
