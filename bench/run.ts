@@ -244,20 +244,22 @@ async function recovery(): Promise<{ fromRestartMs: number; fromKillMs: number }
 async function main(): Promise<void> {
   log(`mcp-relay bench: ${ROUNDS} rounds, ${CALLS} sequential calls per round`);
   const started = new Date();
-  log('latency (SDK server backend)…');
-  const sdk = await latency('sdk');
-  log('latency (bare echo backend)…');
-  const bare = await latency('bare');
-  log('throughput…');
-  const rates = await throughput();
-  log('large results…');
-  const big = await large();
-  log('scale…');
-  const scaled = await scale();
-  log('reload…');
-  const reloaded = await reload();
-  log('recovery…');
-  const recovered = await recovery();
+  // BENCH_ONLY=scale,reload runs a subset (for profiling); the report then shows only what ran
+  const only = new Set((process.env['BENCH_ONLY'] ?? '').split(',').filter(Boolean));
+  const wanted = (name: string) => only.size === 0 || only.has(name);
+  const skip = <T>(name: string, run: () => Promise<T>, empty: T): Promise<T> => {
+    if (!wanted(name)) return Promise.resolve(empty);
+    log(`${name}…`);
+    return run();
+  };
+  const noLatency: LatencyRow = { backend: 'skipped', relay: { p50: NaN, p99: NaN }, direct: { p50: NaN, p99: NaN }, p50Ratio: NaN, p99Ratio: NaN, addedMicros: NaN };
+  const sdk = await skip('latency', () => latency('sdk'), noLatency);
+  const bare = await skip('latency', () => latency('bare'), noLatency);
+  const rates = await skip('throughput', throughput, []);
+  const big = await skip('large', large, []);
+  const scaled = await skip('scale', scale, { backends: 0, tools: 7, catalogueMs: NaN, listMs: NaN, rssMB: NaN });
+  const reloaded = await skip('reload', reload, { listChangedMs: NaN, reconnected: NaN });
+  const recovered = await skip('recovery', recovery, { fromRestartMs: NaN, fromKillMs: NaN });
 
   const eight = big.find((row) => row.bytes === 8_388_608);
   const targets = [

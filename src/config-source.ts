@@ -6,7 +6,7 @@ import { concat, debounceTime, defer, filter, interval, map, Observable, of, swi
 import type { ConfigInput } from '../streams/config.js';
 
 /** editor saves arrive as bursts (truncate+write, delete+recreate, write temp+rename): one reload per burst */
-const SETTLE_MS = 150;
+const SETTLE_MS = 50;
 
 export function readConfigFile(file: string): ConfigInput {
   try {

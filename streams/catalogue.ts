@@ -35,6 +35,20 @@ export interface Catalogue {
 
 const RELAY = 'mcp-relay (management tool)';
 
+/**
+ * A backend's list keeps its identity until it is listed again, and what it exposes only changes with the names it
+ * wins: serialize the exposed part once per (list, names), not on every rebuild.
+ */
+const exposedKeys = new WeakMap<readonly unknown[], Map<string, string>>();
+
+function exposedKey(list: readonly unknown[], names: string, exposed: readonly unknown[]): string {
+  let byNames = exposedKeys.get(list);
+  if (!byNames) exposedKeys.set(list, (byNames = new Map()));
+  let key = byNames.get(names);
+  if (key === undefined) byNames.set(names, (key = canonicalJson(exposed)));
+  return key;
+}
+
 function conflict(name: string | null, backend: string, reserved: ReadonlySet<string>, routes: ReadonlyMap<string, string>): string[] {
   if (name === null) return [];
   const owner = reserved.has(name) ? RELAY : routes.get(name);
@@ -53,10 +67,12 @@ export function buildCatalogue(order: readonly BackendEntry[], states: BackendSt
   const originals = new Map<string, string>();
   const findings: ToolFinding[] = [];
   const perBackend = new Map<string, BackendTools>();
+  const keyParts: string[] = [];
   for (const entry of order) {
     const list = states.get(entry.name)?.tools;
     if (!list) continue;
     const summary: BackendTools = { valid: [], invalid: 0, filtered: 0 };
+    const firstExposed = tools.length;
     perBackend.set(entry.name, summary);
     const wanted = makeFilter(entry.toolFilter);
     for (const tool of list) {
@@ -86,6 +102,7 @@ export function buildCatalogue(order: readonly BackendEntry[], states: BackendSt
         tools.push({ ...(tool as Record<string, unknown>), name: exposed });
       } else tools.push(tool);
     }
+    if (summary.valid.length > 0) keyParts.push(exposedKey(list, summary.valid.join('\u0000'), tools.slice(firstExposed)));
   }
-  return { tools, routes, originals, findings, perBackend, key: canonicalJson(tools) };
+  return { tools, routes, originals, findings, perBackend, key: keyParts.join('\n') };
 }

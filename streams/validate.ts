@@ -25,7 +25,19 @@ function serializable(tool: unknown): boolean {
   }
 }
 
+/** A tool object's verdict never changes: the catalogue is rebuilt on every backend state change, tools are not. */
+const verdicts = new WeakMap<object, ToolCheck>();
+
 export function validateTool(tool: unknown): ToolCheck {
+  if (typeof tool !== 'object' || tool === null) return checkTool(tool);
+  const known = verdicts.get(tool);
+  if (known) return known;
+  const check = checkTool(tool);
+  verdicts.set(tool, check);
+  return check;
+}
+
+function checkTool(tool: unknown): ToolCheck {
   if (!isObjectRecord(tool)) return { name: null, problems: ['tool definition is not an object'], warnings: [] };
   if (!serializable(tool)) return { name: typeof tool['name'] === 'string' ? tool['name'] : null, problems: ['definition is nested too deeply to compare or send'], warnings: [] };
   const name = typeof tool['name'] === 'string' && tool['name'] !== '' ? tool['name'] : null;
