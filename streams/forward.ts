@@ -5,7 +5,7 @@ import { DEFAULT_SETTINGS } from './schema.js';
 import type { BackendStates } from './backends.js';
 import { asError, CallError, NotWrittenError, OutcomeUnknownError, errorMessage } from './errors.js';
 import type { EmitEvent } from './events.js';
-import { ErrorCode, failure, notification, type JsonRpcRequest, type Params } from './jsonrpc.js';
+import { ErrorCode, failure, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
 import type { Outgoing } from './client-output.js';
 import { spliceResponseId } from './splice-id.js';
 
@@ -63,7 +63,7 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
   );
 
   const send$ = (session: BackendSession, timeoutMs: number) =>
-    session.channel.request(request.method, params).pipe(
+    session.channel.request(request.method, params, { passThrough: true }).pipe(
       // progress from the backend restarts the clock
       timeout({ each: timeoutMs }),
       tap({
@@ -111,6 +111,14 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
     map((event): Outgoing => {
       if (event.kind === 'progress') {
         return { message: notification('notifications/progress', { ...event.params, progressToken: clientToken }) };
+      }
+      if (event.kind === 'passed') {
+        // a large success result, never parsed: the backend's frame goes on with the client's id
+        outcome = event.frame.includes('"isError":true') ? 'tool-error' : 'ok';
+        const passed = spliceResponseId(event.frame, event.id, request.id);
+        const message = passed === null ? ({ ...(JSON.parse(event.frame) as JsonRpcResponse), id: request.id }) : { jsonrpc: '2.0' as const, id: request.id, result: {} };
+        const out: Outgoing = { message, backend, ...(tool === undefined ? {} : { tool }) };
+        return passed === null ? out : { ...out, line: passed };
       }
       const response = event.response;
       outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';

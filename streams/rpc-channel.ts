@@ -5,7 +5,20 @@ import { ErrorCode, failure, parseMessage, type JsonRpcNotification, type JsonRp
 import type { BackendLink } from './link.js';
 
 /** `frame` is the response exactly as the backend sent it: the client's line can be made from it without re-serializing */
-export type CallEvent = { kind: 'progress'; params: Params } | { kind: 'response'; response: JsonRpcResponse; frame?: string };
+export type CallEvent =
+  | { kind: 'progress'; params: Params }
+  | { kind: 'response'; response: JsonRpcResponse; frame?: string }
+  /** a large success response passed on unparsed: only its frame and id are known */
+  | { kind: 'passed'; id: number; frame: string };
+
+export interface RequestOptions {
+  /** the caller only forwards the response: a large success frame may skip JSON.parse (see passThrough) */
+  passThrough?: boolean;
+}
+
+/** below this a frame is parsed anyway: parsing is cheap, and small results are where the fields are read */
+const PASS_THROUGH_BYTES = 256 * 1024;
+const TRAILING_ID = /,"id":(\d{1,15})\}$/;
 
 export type Incoming =
   | { kind: 'notification'; message: JsonRpcNotification }
@@ -15,6 +28,7 @@ export type Incoming =
 interface Pending {
   subscriber: Subscriber<CallEvent>;
   progressToken?: string;
+  passThrough?: boolean;
 }
 
 export class RpcChannel {
@@ -57,14 +71,14 @@ export class RpcChannel {
    * Sends a request; emits progress for it, then its response. Unsubscribing before the response
    * (timeout, client cancel) tells the backend with notifications/cancelled.
    */
-  request(method: string, params?: Params): Observable<CallEvent> {
+  request(method: string, params?: Params, options: RequestOptions = {}): Observable<CallEvent> {
     return new Observable<CallEvent>((subscriber) => {
       if (this.closedBy) {
         subscriber.error(new NotWrittenError(this.backend));
         return undefined;
       }
       const id = this.nextId++;
-      const entry: Pending = { subscriber };
+      const entry: Pending = options.passThrough ? { subscriber, passThrough: true } : { subscriber };
       let outParams = params;
       const meta = params?.['_meta'];
       if (meta && typeof meta === 'object' && 'progressToken' in meta) {
@@ -116,7 +130,23 @@ export class RpcChannel {
     return true;
   }
 
+  /**
+   * A large success response to a pass-through request, recognised without parsing: it starts with a top-level
+   * "result" and ends with our numeric id as its last member (the TypeScript SDK's layout), and has no raw line break.
+   */
+  private passedThrough(frame: string): boolean {
+    if (frame.length < PASS_THROUGH_BYTES || !frame.startsWith('{"result":')) return false;
+    const id = TRAILING_ID.exec(frame.slice(-24));
+    const entry = id ? this.pending.get(Number(id[1])) : undefined;
+    if (!id || !entry?.passThrough || frame.includes('\n') || frame.includes('\r')) return false;
+    this.forget(Number(id[1]));
+    entry.subscriber.next({ kind: 'passed', id: Number(id[1]), frame });
+    entry.subscriber.complete();
+    return true;
+  }
+
   private dispatch(frame: string): Incoming | null {
+    if (this.passedThrough(frame)) return null;
     const parsed = parseMessage(frame);
     switch (parsed.kind) {
       case 'parse-error':

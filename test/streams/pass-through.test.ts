@@ -1,0 +1,42 @@
+// Large success results are passed on without JSON.parse when the caller only forwards them.
+import { describe, expect, it } from 'vitest';
+import { RpcChannel, type CallEvent } from '../../streams/rpc-channel.js';
+import { scheduler, scriptedLink } from './helpers.js';
+
+const big = 'x'.repeat(300 * 1024);
+/** the TypeScript SDK's layout: result first, id last */
+const sdkFrame = (id: number, text: string) => `{"result":{"content":[{"type":"text","text":"${text}"}]},"jsonrpc":"2.0","id":${id}}`;
+
+function answer(frameText: string, passThrough: boolean): CallEvent[] {
+  const events: CallEvent[] = [];
+  scheduler().run(({ hot, expectObservable }) => {
+    const fake = scriptedLink(hot('5ms f', { f: frameText }));
+    const channel = new RpcChannel('alpha', fake.link);
+    expectObservable(channel.incoming$).toBe('');
+    channel.request('tools/call', { name: 'big' }, { passThrough }).subscribe((event) => events.push(event));
+  });
+  return events;
+}
+
+describe('pass-through of large results', () => {
+  it('hands a large success frame on unparsed, with its id, to a pass-through request', () => {
+    const frameText = sdkFrame(1, big);
+    expect(answer(frameText, true)).toEqual([{ kind: 'passed', id: 1, frame: frameText }]);
+  });
+
+  it('parses it for a request that reads the result (handshakes, listings)', () => {
+    const events = answer(sdkFrame(1, big), false);
+    expect(events[0]?.kind).toBe('response');
+  });
+
+  it('parses small frames, error responses, other layouts and frames with raw line breaks', () => {
+    expect(answer(sdkFrame(1, 'small'), true)[0]?.kind).toBe('response');
+    expect(answer(`{"error":{"code":1,"message":"${big}"},"jsonrpc":"2.0","id":1}`, true)[0]?.kind).toBe('response');
+    expect(answer(`{"jsonrpc":"2.0","id":1,"result":{"text":"${big}"}}`, true)[0]?.kind).toBe('response');
+    expect(answer(`{"result":{"text":"${big}"},\n"jsonrpc":"2.0","id":1}`, true)[0]?.kind).toBe('response');
+  });
+
+  it('drops a large frame for an id it does not own, as it does small ones', () => {
+    expect(answer(sdkFrame(9, big), true)).toEqual([]);
+  });
+});
