@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 type Json = Record<string, unknown>;
 
 export const RELAY_MAIN = resolve(import.meta.dirname, '../src/main.js');
+export const FLOOR_MAIN = resolve(import.meta.dirname, 'floor.js');
 
 const INITIALIZE = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } };
 
@@ -42,10 +43,11 @@ export class RelayClient implements BenchClient {
   private readonly notified: Array<(message: Json) => void> = [];
   private readonly exited: Promise<void>;
 
-  constructor(configFile: string, env: Record<string, string> = {}) {
+  /** `program` replaces the relay (bench/floor.js: the cost of the hop alone) */
+  constructor(configFile: string, env: Record<string, string> = {}, program: string[] = [RELAY_MAIN, '--config', configFile]) {
     // BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" profiles the relay under benchmark load
     const nodeArgs = (process.env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-    this.child = spawn(process.execPath, [...nodeArgs, RELAY_MAIN, '--config', configFile], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...nodeArgs, ...program], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.resume(); // drained: a full pipe must never stall the relay
     this.exited = new Promise((done) => this.child.once('exit', () => done()));
     // a large line arrives in many chunks: keep them apart and join once (no rescanning a growing string)

@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DirectClient, RelayClient, type BenchClient } from './clients.js';
+import { DirectClient, FLOOR_MAIN, RelayClient, type BenchClient } from './clients.js';
 import { startPool } from './pool-process.js';
 import { backendProcess } from './backend-process.js';
 import { median, percentile, round } from './stats.js';
@@ -59,6 +59,8 @@ interface LatencyRow {
   backend: string;
   relay: { p50: number; p99: number };
   direct: { p50: number; p99: number };
+  /** the same load through bench/floor.js: a relay that only moves bytes, the cost of the hop itself */
+  floor: { p50: number; p99: number };
   p50Ratio: number;
   p99Ratio: number;
   addedMicros: number;
@@ -68,20 +70,22 @@ async function latency(kind: 'sdk' | 'bare'): Promise<LatencyRow> {
   const pool = await startPool(kind, 1, 2);
   const relay = await relayOn(configFile(pool.urls));
   const direct = await DirectClient.connect(pool.urls[0] as string);
-  const rounds = { relay: [] as number[][], direct: [] as number[][] };
-  await sequential(relay, 't0_echo', 300); // warm-up: JIT, sockets
-  await sequential(direct, 't0_echo', 300);
+  const floor = new RelayClient('', {}, [FLOOR_MAIN, pool.urls[0] as string]);
+  await floor.start();
+  const clients = { relay, direct, floor } as const;
+  const rounds = { relay: [] as number[][], direct: [] as number[][], floor: [] as number[][] };
+  for (const client of Object.values(clients)) await sequential(client, 't0_echo', 300); // warm-up: JIT, sockets
   for (let r = 0; r < ROUNDS; r++) {
-    // interleaved, and the order alternates: a noisy moment hits both alike
-    const order = r % 2 === 0 ? (['relay', 'direct'] as const) : (['direct', 'relay'] as const);
-    for (const path of order) rounds[path].push(await sequential(path === 'relay' ? relay : direct, 't0_echo', CALLS));
+    // interleaved, and the order alternates: a noisy moment hits every path alike
+    const order = r % 2 === 0 ? (['relay', 'direct', 'floor'] as const) : (['floor', 'direct', 'relay'] as const);
+    for (const path of order) rounds[path].push(await sequential(clients[path], 't0_echo', CALLS));
   }
-  await Promise.all([relay.close(), direct.close()]);
+  await Promise.all([relay.close(), direct.close(), floor.close()]);
   await pool.stop();
   const summary = (samples: number[][]) => ({ p50: median(samples.map((s) => percentile(s, 50))), p99: median(samples.map((s) => percentile(s, 99))) });
   const r = summary(rounds.relay);
   const d = summary(rounds.direct);
-  return { backend: kind === 'sdk' ? 'SDK server' : 'bare echo', relay: r, direct: d, p50Ratio: r.p50 / d.p50, p99Ratio: r.p99 / d.p99, addedMicros: (r.p50 - d.p50) * 1000 };
+  return { backend: kind === 'sdk' ? 'SDK server' : 'bare echo', relay: r, direct: d, floor: summary(rounds.floor), p50Ratio: r.p50 / d.p50, p99Ratio: r.p99 / d.p99, addedMicros: (r.p50 - d.p50) * 1000 };
 }
 
 async function saturate(client: BenchClient, inFlight: number, ms: number): Promise<number> {
@@ -98,24 +102,26 @@ async function saturate(client: BenchClient, inFlight: number, ms: number): Prom
   return (done / (now() - started)) * 1000;
 }
 
-async function throughput(): Promise<Array<{ inFlight: number; relay: number; direct: number; ratio: number }>> {
+async function throughput(): Promise<Array<{ inFlight: number; relay: number; direct: number; floor: number; ratio: number }>> {
   const pool = await startPool('sdk', 1, 2);
   const relay = await relayOn(configFile(pool.urls));
   const direct = await DirectClient.connect(pool.urls[0] as string);
+  const floor = new RelayClient('', {}, [FLOOR_MAIN, pool.urls[0] as string]);
+  await floor.start();
+  const clients = { relay, direct, floor } as const;
   const rows = [];
   for (const inFlight of [64, 256]) {
-    const perPath = { relay: [] as number[], direct: [] as number[] };
-    await saturate(relay, inFlight, 300);
-    await saturate(direct, inFlight, 300);
+    const perPath = { relay: [] as number[], direct: [] as number[], floor: [] as number[] };
+    for (const client of Object.values(clients)) await saturate(client, inFlight, 300);
     for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? (['relay', 'direct'] as const) : (['direct', 'relay'] as const);
-      for (const path of order) perPath[path].push(await saturate(path === 'relay' ? relay : direct, inFlight, THROUGHPUT_MS));
+      const order = r % 2 === 0 ? (['relay', 'direct', 'floor'] as const) : (['floor', 'direct', 'relay'] as const);
+      for (const path of order) perPath[path].push(await saturate(clients[path], inFlight, THROUGHPUT_MS));
     }
     const relayRate = median(perPath.relay);
     const directRate = median(perPath.direct);
-    rows.push({ inFlight, relay: relayRate, direct: directRate, ratio: relayRate / directRate });
+    rows.push({ inFlight, relay: relayRate, direct: directRate, floor: median(perPath.floor), ratio: relayRate / directRate });
   }
-  await Promise.all([relay.close(), direct.close()]);
+  await Promise.all([relay.close(), direct.close(), floor.close()]);
   await pool.stop();
   return rows;
 }
@@ -252,7 +258,7 @@ async function main(): Promise<void> {
     log(`${name}…`);
     return run();
   };
-  const noLatency: LatencyRow = { backend: 'skipped', relay: { p50: NaN, p99: NaN }, direct: { p50: NaN, p99: NaN }, p50Ratio: NaN, p99Ratio: NaN, addedMicros: NaN };
+  const noLatency: LatencyRow = { backend: 'skipped', relay: { p50: NaN, p99: NaN }, direct: { p50: NaN, p99: NaN }, floor: { p50: NaN, p99: NaN }, p50Ratio: NaN, p99Ratio: NaN, addedMicros: NaN };
   const sdk = await skip('latency', () => latency('sdk'), noLatency);
   const bare = await skip('latency', () => latency('bare'), noLatency);
   const rates = await skip('throughput', throughput, []);
@@ -302,7 +308,7 @@ function render(result: {
   node: string;
   machine: { cpus: number; cpu: string };
   latency: LatencyRow[];
-  throughput: Array<{ inFlight: number; relay: number; direct: number; ratio: number }>;
+  throughput: Array<{ inFlight: number; relay: number; direct: number; floor: number; ratio: number }>;
   large: Array<{ bytes: number; relayMs: number; directMs: number; ratio: number; rssOverSize?: number }>;
   scale: { backends: number; tools: number; catalogueMs: number; listMs: number; rssMB: number };
   reload: { listChangedMs: number; reconnected: number };
@@ -313,13 +319,16 @@ function render(result: {
   const lines = [
     `mcp-relay benchmark, ${result.date}, Node ${result.node}, ${result.machine.cpus} × ${result.machine.cpu}`,
     '',
-    '| latency (sequential tools/call) | relay p50 | direct p50 | ratio | relay p99 | direct p99 | ratio | added per call |',
-    '|---|---|---|---|---|---|---|---|',
-    ...result.latency.map((row) => `| ${row.backend} | ${ms(row.relay.p50)} | ${ms(row.direct.p50)} | ${round(row.p50Ratio)}× | ${ms(row.relay.p99)} | ${ms(row.direct.p99)} | ${round(row.p99Ratio)}× | ${round(row.addedMicros, 0)} µs |`),
+    '| latency (sequential tools/call) | relay p50 | direct p50 | ratio | relay p99 | direct p99 | ratio | added per call | floor p50 (hop only) | floor p99 |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...result.latency.map(
+      (row) =>
+        `| ${row.backend} | ${ms(row.relay.p50)} | ${ms(row.direct.p50)} | ${round(row.p50Ratio)}× | ${ms(row.relay.p99)} | ${ms(row.direct.p99)} | ${round(row.p99Ratio)}× | ${round(row.addedMicros, 0)} µs | ${ms(row.floor.p50)} (${round(row.floor.p50 / row.direct.p50)}×) | ${ms(row.floor.p99)} (${round(row.floor.p99 / row.direct.p99)}×) |`,
+    ),
     '',
-    '| throughput | relay calls/s | direct calls/s | ratio |',
-    '|---|---|---|---|',
-    ...result.throughput.map((row) => `| ${row.inFlight} in flight | ${round(row.relay, 0)} | ${round(row.direct, 0)} | ${round(row.ratio)}× |`),
+    '| throughput | relay calls/s | direct calls/s | ratio | floor calls/s (hop only) |',
+    '|---|---|---|---|---|',
+    ...result.throughput.map((row) => `| ${row.inFlight} in flight | ${round(row.relay, 0)} | ${round(row.direct, 0)} | ${round(row.ratio)}× | ${round(row.floor, 0)} (${round(row.floor / row.direct)}×) |`),
     '',
     '| large result | relay | direct | ratio | relay RSS peak − before |',
     '|---|---|---|---|---|',
