@@ -1,5 +1,5 @@
 /** One client request to its backend (tools/call, resources/read, prompts/get, ...): wait for the connection, send once, time out, map ids and progress tokens back. */
-import { catchError, filter, finalize, map, of, retry, switchMap, take, takeUntil, tap, throwError, timeout, type Observable } from 'rxjs';
+import { asyncScheduler, catchError, concat, defer, EMPTY, filter, finalize, map, Observable, of, retry, switchMap, take, takeUntil, tap, throwError, timeout, TimeoutError, type Subscription } from 'rxjs';
 import type { BackendSession } from './connection.js';
 import { DEFAULT_SETTINGS } from './schema.js';
 import type { BackendStates } from './backends.js';
@@ -7,6 +7,7 @@ import { asError, CallError, NotWrittenError, OutcomeUnknownError, errorMessage 
 import type { EmitEvent } from './events.js';
 import { ErrorCode, failure, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
 import type { Outgoing } from './client-output.js';
+import type { CallEvent } from './rpc-channel.js';
 import { spliceResponseId } from './splice-id.js';
 
 export interface CallDeps {
@@ -98,42 +99,101 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
     }),
   );
 
-  // the hot path: the backend is connected now, so send at once, with none of the waiting machinery
-  const now = deps.currentStates?.().get(backend);
-  const events$ =
-    now?.phase === 'connected' && now.session !== null
-      ? send$(now.session, now.entry.settings.timeoutMs).pipe(
-          catchError((error: unknown) => (error instanceof NotWrittenError ? waited$ : throwError(() => toCallError(error, backend, subject, now.entry.settings.timeoutMs)))),
-        )
-      : waited$;
-
-  return events$.pipe(
-    map((event): Outgoing => {
-      if (event.kind === 'progress') {
-        return { message: notification('notifications/progress', { ...event.params, progressToken: clientToken }) };
-      }
-      if (event.kind === 'passed') {
-        // a large success result, never parsed: the backend's frame goes on with the client's id
-        outcome = event.frame.includes('"isError":true') ? 'tool-error' : 'ok';
-        const passed = spliceResponseId(event.frame, event.id, request.id);
-        const message = passed === null ? ({ ...(JSON.parse(event.frame) as JsonRpcResponse), id: request.id }) : { jsonrpc: '2.0' as const, id: request.id, result: {} };
-        const out: Outgoing = { message, backend, ...(tool === undefined ? {} : { tool }) };
-        return passed === null ? out : { ...out, line: passed };
-      }
-      const response = event.response;
-      outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
-      const line = event.frame === undefined || typeof response.id !== 'number' ? null : spliceResponseId(event.frame, response.id, request.id);
-      const out: Outgoing = { message: { ...response, id: request.id }, backend, ...(tool === undefined ? {} : { tool }) };
-      return line === null ? out : { ...out, line };
-    }),
-    catchError((error: unknown) => {
-      const callError = error instanceof CallError ? error : toCallError(error, backend, subject, DEFAULT_SETTINGS.timeoutMs);
-      outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
-      return of<Outgoing>({ message: failure(request.id, callError.code, callError.message, { backend, ...(tool === undefined ? { subject } : { tool }), reason: callError.what }) });
-    }),
-    finalize(() => deps.emit({ event: 'call.done', ...(tool === undefined ? { method: request.method, subject } : { tool }), backend, ms: Math.round((deps.now() - started) * 10) / 10, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' })),
-    takeUntil(deps.cancelled$(request.id)),
+  const toOutgoing = (event: CallEvent): Outgoing => {
+    if (event.kind === 'progress') {
+      return { message: notification('notifications/progress', { ...event.params, progressToken: clientToken }) };
+    }
+    if (event.kind === 'passed') {
+      // a large success result, never parsed: the backend's frame goes on with the client's id
+      outcome = event.frame.includes('"isError":true') ? 'tool-error' : 'ok';
+      const passed = spliceResponseId(event.frame, event.id, request.id);
+      const message = passed === null ? { ...(JSON.parse(event.frame) as JsonRpcResponse), id: request.id } : { jsonrpc: '2.0' as const, id: request.id, result: {} };
+      const out: Outgoing = { message, backend, ...(tool === undefined ? {} : { tool }) };
+      return passed === null ? out : { ...out, line: passed };
+    }
+    const response = event.response;
+    outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
+    const line = event.frame === undefined || typeof response.id !== 'number' ? null : spliceResponseId(event.frame, response.id, request.id);
+    const out: Outgoing = { message: { ...response, id: request.id }, backend, ...(tool === undefined ? {} : { tool }) };
+    return line === null ? out : { ...out, line };
+  };
+  const toFailure = (error: unknown, timeoutMs: number): Outgoing => {
+    const callError = toCallError(error, backend, subject, timeoutMs);
+    outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
+    return { message: failure(request.id, callError.code, callError.message, { backend, ...(tool === undefined ? { subject } : { tool }), reason: callError.what }) };
+  };
+  const done = () =>
+    deps.emit({ event: 'call.done', ...(tool === undefined ? { method: request.method, subject } : { tool }), backend, ms: Math.round((deps.now() - started) * 10) / 10, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' });
+  const slow$ = waited$.pipe(
+    map(toOutgoing),
+    catchError((error: unknown) => of(toFailure(error, DEFAULT_SETTINGS.timeoutMs))),
   );
+
+  // the hot path: the backend is connected now, so send at once, with one hand-made subscriber instead of an operator chain
+  const now = deps.currentStates?.().get(backend);
+  if (now?.phase !== 'connected' || now.session === null) return slow$.pipe(finalize(done), takeUntil(deps.cancelled$(request.id)));
+  let handOver = false;
+  const fast$ = sendNow$(now.session, now.entry.settings.timeoutMs, request.method, params, {
+    toOutgoing,
+    toFailure,
+    notWritten: (session) => {
+      // never written, never seen: the slow path waits for the next session and sends it there
+      deadSession = session;
+      handOver = true;
+    },
+  });
+  return concat(fast$, defer(() => (handOver ? slow$ : EMPTY))).pipe(finalize(done), takeUntil(deps.cancelled$(request.id)));
+}
+
+interface SendNowHandlers {
+  toOutgoing: (event: CallEvent) => Outgoing;
+  toFailure: (error: unknown, timeoutMs: number) => Outgoing;
+  /** the request could not be written: the caller takes over; this completes without output */
+  notWritten: (session: BackendSession) => void;
+}
+
+/**
+ * The hot path, written by hand: one subscriber and one timer per call instead of an operator chain. The timer is
+ * timeout({ each }): progress from the backend restarts it.
+ */
+function sendNow$(session: BackendSession, timeoutMs: number, method: string, params: Params, handlers: SendNowHandlers): Observable<Outgoing> {
+  return new Observable<Outgoing>((subscriber) => {
+    let clock: Subscription | null = null;
+    let call: Subscription | null = null;
+    // set once the backend's request has ended here (answered, failed, or handed back)
+    let ended = false;
+    const arm = () => {
+      clock?.unsubscribe();
+      clock = asyncScheduler.schedule(() => {
+        call?.unsubscribe();
+        subscriber.next(handlers.toFailure(new TimeoutError(), timeoutMs));
+        subscriber.complete();
+      }, timeoutMs);
+    };
+    call = session.channel.request(method, params, { passThrough: true }).subscribe({
+      next: (event) => {
+        arm();
+        subscriber.next(handlers.toOutgoing(event));
+      },
+      error: (error: unknown) => {
+        ended = true;
+        clock?.unsubscribe();
+        if (error instanceof NotWrittenError) handlers.notWritten(session);
+        else subscriber.next(handlers.toFailure(error, timeoutMs));
+        subscriber.complete();
+      },
+      complete: () => {
+        ended = true;
+        clock?.unsubscribe();
+        subscriber.complete();
+      },
+    });
+    if (!ended) arm();
+    return () => {
+      clock?.unsubscribe();
+      call?.unsubscribe();
+    };
+  });
 }
 
 function toCallError(error: unknown, backend: string, subject: string, timeoutMs: number): CallError {
