@@ -16,7 +16,8 @@ export interface CallDeps {
   currentStates?: () => BackendStates;
   kick: (backend: string) => void;
   /** emits when the client cancels this request */
-  cancelled$: (id: JsonRpcRequest['id']) => Observable<unknown>;
+  /** emits when the client cancels this request; absent when the caller ends the request itself (the router does) */
+  cancelled$?: (id: JsonRpcRequest['id']) => Observable<unknown>;
   now: () => number;
   emit: EmitEvent;
 }
@@ -131,7 +132,8 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
 
   // the hot path: the backend is connected now, so send at once, with one hand-made subscriber instead of an operator chain
   const now = deps.currentStates?.().get(backend);
-  if (now?.phase !== 'connected' || now.session === null) return slow$.pipe(finalize(done), takeUntil(deps.cancelled$(request.id)));
+  const untilCancelled = (out$: Observable<Outgoing>) => (deps.cancelled$ ? out$.pipe(takeUntil(deps.cancelled$(request.id))) : out$);
+  if (now?.phase !== 'connected' || now.session === null) return untilCancelled(slow$.pipe(finalize(done)));
   let handOver = false;
   const fast$ = sendNow$(now.session, now.entry.settings.timeoutMs, request.method, params, {
     toOutgoing,
@@ -142,7 +144,7 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
       handOver = true;
     },
   });
-  return concat(fast$, defer(() => (handOver ? slow$ : EMPTY))).pipe(finalize(done), takeUntil(deps.cancelled$(request.id)));
+  return untilCancelled(concat(fast$, defer(() => (handOver ? slow$ : EMPTY))).pipe(finalize(done)));
 }
 
 interface SendNowHandlers {

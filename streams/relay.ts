@@ -18,7 +18,6 @@ import {
   takeUntil,
   tap,
   timer,
-  withLatestFrom,
   type Observable,
 } from 'rxjs';
 import { hasAttempted } from './backend-state.js';
@@ -40,7 +39,7 @@ import type { OpenLink } from './link.js';
 import { MANAGEMENT_TOOL_NAMES, type ConfigEdit } from './management.js';
 import type { Env } from './parse-config.js';
 import { routeClient } from './router.js';
-import type { BackendEntry } from './schema.js';
+import { DEFAULT_MAX_CLIENT_MESSAGE_BYTES, type BackendEntry } from './schema.js';
 import { createSignal } from './signal.js';
 
 export interface RelayDeps {
@@ -200,16 +199,21 @@ function buildRelay(deps: RelayDeps): Observable<string> {
     emit,
   });
 
+  // per message: one map and one filter, with the limit read from the config in force
+  let limit = DEFAULT_MAX_CLIENT_MESSAGE_BYTES;
+  const limit$ = config$.pipe(
+    tap((state) => (limit = state.config.maxClientMessageBytes)),
+    ignoreElements(),
+  );
   const lines$ = merge(responses$, listChanged$, fromBackends$).pipe(
-    withLatestFrom(config$),
-    map(([outgoing, state]) => serializeForClient(outgoing, state.config.maxClientMessageBytes)),
-    tap((serialized) => {
+    map((outgoing) => {
+      const serialized = serializeForClient(outgoing, limit);
       const over = 'oversized' in serialized ? serialized.oversized : 'dropped' in serialized ? serialized.dropped : null;
       if (over) emit({ event: 'client.oversized', bytes: over.bytes, limit: over.limit, backend: over.outgoing.backend, tool: over.outgoing.tool, dropped: 'dropped' in serialized, level: 'warn' });
+      return 'line' in serialized ? serialized.line : null;
     }),
-    filter((serialized): serialized is Extract<typeof serialized, { line: string }> => 'line' in serialized),
-    map((serialized) => serialized.line),
+    filter((line): line is string => line !== null),
   );
 
-  return merge(events$, replayed$, lines$).pipe(takeUntil(end$));
+  return merge(limit$, events$, replayed$, lines$).pipe(takeUntil(end$));
 }

@@ -1,7 +1,7 @@
 /** The client side: inbound lines -> outbound messages. One slow or failing request never ends the stream. */
-import { catchError, defer, EMPTY, finalize, ignoreElements, map, mergeMap, NEVER, Observable, of, take, takeUntil, tap } from 'rxjs';
+import { catchError, defer, EMPTY, finalize, ignoreElements, map, mergeMap, Observable, of, take, takeUntil, tap } from 'rxjs';
 import type { BackendStates } from './backends.js';
-import { forwardToolCall } from './forward.js';
+import { forwardToolCall, type CallDeps } from './forward.js';
 import { listReply, routedReply, setLevelReply, type ClientRequestDeps } from './client-requests.js';
 import type { Outgoing } from './client-output.js';
 import { errorMessage } from './errors.js';
@@ -42,7 +42,7 @@ function initialize(request: JsonRpcRequest, deps: RouterDeps): Observable<Outgo
   );
 }
 
-function callTool(request: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id']) => Observable<unknown>, deps: RouterDeps): Observable<Outgoing> {
+function callTool(request: JsonRpcRequest, cancelled$: CallDeps['cancelled$'], deps: RouterDeps): Observable<Outgoing> {
   const params = request.params ?? {};
   const tool = params['name'];
   if (typeof tool !== 'string') return reply(failure(request.id, ErrorCode.InvalidParams, 'tools/call needs params.name, a string'));
@@ -82,7 +82,7 @@ function callTool(request: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id']
 
 const UNSERVED = 'is not served by mcp-relay';
 
-function request(message: JsonRpcRequest, cancelled$: (id: JsonRpcRequest['id']) => Observable<unknown>, deps: RouterDeps): Observable<Outgoing> {
+function request(message: JsonRpcRequest, cancelled$: CallDeps['cancelled$'], deps: RouterDeps): Observable<Outgoing> {
   switch (message.method) {
     case 'initialize':
       return initialize(message, deps);
@@ -146,7 +146,8 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
             const key = keyOf(id);
             if (inFlight.has(key)) return reply(failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`));
             inFlight.set(key, () => undefined);
-            return request(message.message, () => NEVER, deps).pipe(
+            // cancellation is applied here, on the whole request: the handlers need not watch for it
+            return request(message.message, undefined, deps).pipe(
               catchError((error: unknown) => reply(failure(id, ErrorCode.InternalError, `mcp-relay failed on ${method}: ${errorMessage(error)}`))),
               // on the whole request, so a cancel that comes while it still waits (for the first handshakes, say) counts too
               takeUntil(cancelled$(id)),
