@@ -11,6 +11,8 @@ export interface EventLog {
   flush: () => void;
 }
 
+const FLUSH_EVERY_MS = 250;
+
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** A LOG_FILE that cannot be opened must not take the relay down (nor spin retrying): fall back to stderr and say so. */
@@ -34,7 +36,16 @@ export function createEventLog(env: Readonly<Record<string, string | undefined>>
   const target = openLogFile(env['LOG_FILE']);
   const wanted = (env['LOG_LEVEL'] || 'info').toLowerCase();
   const level = LEVELS.includes(wanted) ? wanted : 'info';
-  const destination = pino.destination({ dest: target.fd, sync: false, minLength: 0 });
+  // lines are buffered up to 4 KiB and written together, never one system call per line on the hot path;
+  // a quarter-second flush keeps the log tail-able when little happens
+  const destination = pino.destination({ dest: target.fd, sync: false, minLength: 4096 });
+  setInterval(() => {
+    try {
+      destination.flush();
+    } catch {
+      // not ready yet or closed: the next tick or the exit flush writes it
+    }
+  }, FLUSH_EVERY_MS).unref();
   const logger = pino(
     {
       level,
