@@ -57,6 +57,3 @@ export function listAll(channel: RpcChannel, kind: ListKind, timeoutMs: number):
     catchError((error: unknown) => (kind !== 'tools' && error instanceof HandshakeError && error.code === ErrorCode.MethodNotFound ? of([]) : throwError(() => asError(error)))),
   );
 }
-
-/** tools/list, as the handshake has always needed it */
-export const listAllTools = (channel: RpcChannel, timeoutMs: number): Observable<unknown[]> => listAll(channel, 'tools', timeoutMs);
