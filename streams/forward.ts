@@ -50,18 +50,21 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
   let deadSession: BackendSession | null = null;
   // one immediate connection attempt per call (the backoff remembers it), not one per state change
   let kicked = false;
-  const session$ = deps.states$.pipe(
-    map((states) => states.get(backend)),
-    tap((state) => {
-      if (!state) throw new CallError(ErrorCode.BackendRemoved, backend, subject, 'the backend was removed from the config while the call waited', 'call relay_get_status to see the backends now configured');
-      if ((state.phase !== 'connected' || state.session === deadSession) && !kicked) {
-        kicked = true;
-        deps.kick(backend);
-      }
-    }),
-    map((state) => (state?.phase === 'connected' && state.session !== deadSession ? state.session : null)),
-    filter((session): session is BackendSession => session !== null),
-    take(1),
+  // the slow path is only built when needed: on the hot path none of this is allocated
+  const session$ = defer(() =>
+    deps.states$.pipe(
+      map((states) => states.get(backend)),
+      tap((state) => {
+        if (!state) throw new CallError(ErrorCode.BackendRemoved, backend, subject, 'the backend was removed from the config while the call waited', 'call relay_get_status to see the backends now configured');
+        if ((state.phase !== 'connected' || state.session === deadSession) && !kicked) {
+          kicked = true;
+          deps.kick(backend);
+        }
+      }),
+      map((state) => (state?.phase === 'connected' && state.session !== deadSession ? state.session : null)),
+      filter((session): session is BackendSession => session !== null),
+      take(1),
+    ),
   );
 
   const send$ = (session: BackendSession, timeoutMs: number) =>
@@ -78,26 +81,28 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
     );
 
   /** the backend is not connected (or its socket just died): wait for a session, send, retry once if never written */
-  const waited$ = deps.states$.pipe(
-    take(1),
-    map((states) => states.get(backend)),
-    switchMap((current) => {
-      const { connectWaitMs, timeoutMs } = current?.entry.settings ?? DEFAULT_SETTINGS;
-      const unavailable = () =>
-        new CallError(
-          ErrorCode.BackendUnavailable,
-          backend,
-          subject,
-          `the backend is not connected and did not come back within ${connectWaitMs} ms${current?.error ? ` (last error: ${current.error})` : ''}`,
+  const waited$ = defer(() =>
+    deps.states$.pipe(
+      take(1),
+      map((states) => states.get(backend)),
+      switchMap((current) => {
+        const { connectWaitMs, timeoutMs } = current?.entry.settings ?? DEFAULT_SETTINGS;
+        const unavailable = () =>
+          new CallError(
+            ErrorCode.BackendUnavailable,
+            backend,
+            subject,
+            `the backend is not connected and did not come back within ${connectWaitMs} ms${current?.error ? ` (last error: ${current.error})` : ''}`,
+          );
+        return session$.pipe(
+          timeout({ first: connectWaitMs, with: () => throwError(() => unavailable()) }),
+          switchMap((session) => send$(session, timeoutMs)),
+          // never written means never seen: the only case where sending again is safe
+          retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => asError(error))) }),
+          catchError((error: unknown) => throwError(() => toCallError(error, backend, subject, timeoutMs))),
         );
-      return session$.pipe(
-        timeout({ first: connectWaitMs, with: () => throwError(() => unavailable()) }),
-        switchMap((session) => send$(session, timeoutMs)),
-        // never written means never seen: the only case where sending again is safe
-        retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => asError(error))) }),
-        catchError((error: unknown) => throwError(() => toCallError(error, backend, subject, timeoutMs))),
-      );
-    }),
+      }),
+    ),
   );
 
   const toOutgoing = (event: CallEvent): Outgoing => {
@@ -125,9 +130,11 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
   };
   const done = () =>
     deps.emit({ event: 'call.done', ...(tool === undefined ? { method: request.method, subject } : { tool }), backend, ms: Math.round((deps.now() - started) * 10) / 10, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' });
-  const slow$ = waited$.pipe(
-    map(toOutgoing),
-    catchError((error: unknown) => of(toFailure(error, DEFAULT_SETTINGS.timeoutMs))),
+  const slow$ = defer(() =>
+    waited$.pipe(
+      map(toOutgoing),
+      catchError((error: unknown) => of(toFailure(error, DEFAULT_SETTINGS.timeoutMs))),
+    ),
   );
 
   // the hot path: the backend is connected now, so send at once, with one hand-made subscriber instead of an operator chain

@@ -1,5 +1,5 @@
 /** The client side: inbound lines -> outbound messages. One slow or failing request never ends the stream. */
-import { catchError, defer, EMPTY, finalize, ignoreElements, map, mergeMap, Observable, of, take, takeUntil, tap } from 'rxjs';
+import { defer, EMPTY, ignoreElements, map, mergeMap, Observable, of, take, tap } from 'rxjs';
 import type { BackendStates } from './backends.js';
 import { forwardToolCall, type CallDeps } from './forward.js';
 import { listReply, routedReply, setLevelReply, type ClientRequestDeps } from './client-requests.js';
@@ -127,9 +127,26 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
     // one entry per request in flight: its id, and what a notifications/cancelled for it does (O(1) per message)
     const inFlight = new Map<string, () => void>();
     const keyOf = (id: unknown): string => `${typeof id}:${String(id)}`;
-    const cancelled$ = (id: JsonRpcRequest['id']) =>
-      new Observable<void>((subscriber) => {
-        inFlight.set(keyOf(id), () => subscriber.next());
+    /**
+     * One request's answer, guarded in one subscriber (not catchError + takeUntil + finalize): an error becomes a
+     * JSON-RPC error, a client cancel ends it (also while it still waits for the first handshakes), and its id is
+     * free again when it ends.
+     */
+    const guarded = (message: JsonRpcRequest, key: string): Observable<Outgoing> =>
+      new Observable<Outgoing>((subscriber) => {
+        inFlight.set(key, () => subscriber.complete());
+        const answer = request(message, undefined, deps).subscribe({
+          next: (outgoing) => subscriber.next(outgoing),
+          error: (error: unknown) => {
+            subscriber.next({ message: failure(message.id, ErrorCode.InternalError, `mcp-relay failed on ${message.method}: ${errorMessage(error)}`) });
+            subscriber.complete();
+          },
+          complete: () => subscriber.complete(),
+        });
+        return () => {
+          answer.unsubscribe();
+          inFlight.delete(key);
+        };
       });
     return messages$.pipe(
       mergeMap((message): Observable<Outgoing> => {
@@ -141,18 +158,12 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
             deps.emit({ event: 'client.invalid', reason: message.reason, level: 'warn' });
             return reply(failure(message.id, ErrorCode.InvalidRequest, `Invalid request: ${message.reason}`));
           case 'request': {
-            const { id, method } = message.message;
+            const { id } = message.message;
             // ids map responses and cancellations back: a second request on an id still in flight would steal both
             const key = keyOf(id);
             if (inFlight.has(key)) return reply(failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`));
-            inFlight.set(key, () => undefined);
             // cancellation is applied here, on the whole request: the handlers need not watch for it
-            return request(message.message, undefined, deps).pipe(
-              catchError((error: unknown) => reply(failure(id, ErrorCode.InternalError, `mcp-relay failed on ${method}: ${errorMessage(error)}`))),
-              // on the whole request, so a cancel that comes while it still waits (for the first handshakes, say) counts too
-              takeUntil(cancelled$(id)),
-              finalize(() => inFlight.delete(key)),
-            );
+            return guarded(message.message, key);
           }
           case 'notification':
             if (message.message.method === 'notifications/cancelled') {
