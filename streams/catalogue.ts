@@ -1,6 +1,6 @@
 /** Per-backend tool lists -> one catalogue: validated tools, a deterministic conflict policy, a routing table. */
 import type { BackendStates } from './backends.js';
-import { canonicalJson } from './diff.js';
+import { exposedKey } from './exposed-key.js';
 import type { BackendEntry } from './schema.js';
 import { makeFilter } from './glob.js';
 import { CLAUDE_TOOL_NAME, claudeNameWarning, validateTool } from './validate.js';
@@ -34,20 +34,6 @@ export interface Catalogue {
 }
 
 const RELAY = 'mcp-relay (management tool)';
-
-/**
- * A backend's list keeps its identity until it is listed again, and what it exposes only changes with the names it
- * wins: serialize the exposed part once per (list, names), not on every rebuild.
- */
-const exposedKeys = new WeakMap<readonly unknown[], Map<string, string>>();
-
-function exposedKey(list: readonly unknown[], names: string, exposed: readonly unknown[]): string {
-  let byNames = exposedKeys.get(list);
-  if (!byNames) exposedKeys.set(list, (byNames = new Map()));
-  let key = byNames.get(names);
-  if (key === undefined) byNames.set(names, (key = canonicalJson(exposed)));
-  return key;
-}
 
 function conflict(name: string | null, backend: string, reserved: ReadonlySet<string>, routes: ReadonlyMap<string, string>): string[] {
   if (name === null) return [];
@@ -102,7 +88,7 @@ export function buildCatalogue(order: readonly BackendEntry[], states: BackendSt
         tools.push({ ...(tool as Record<string, unknown>), name: exposed });
       } else tools.push(tool);
     }
-    if (summary.valid.length > 0) keyParts.push(exposedKey(list, summary.valid.join('\u0000'), tools.slice(firstExposed)));
+    if (summary.valid.length > 0) keyParts.push(exposedKey(list, summary.valid, tools.slice(firstExposed)));
   }
   return { tools, routes, originals, findings, perBackend, key: keyParts.join('\n') };
 }

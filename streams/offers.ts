@@ -3,7 +3,7 @@
  * in backends.yaml keeps a contested URI or prompt name; prompts take the backend's prefix.
  */
 import type { BackendStates } from './backends.js';
-import { canonicalJson } from './diff.js';
+import { exposedKey } from './exposed-key.js';
 import { isObjectRecord } from './jsonrpc.js';
 import type { BackendEntry } from './schema.js';
 import { templateMatcher } from './uri-template.js';
@@ -32,6 +32,14 @@ export interface Offers {
   promptsKey: string;
 }
 
+/** a template's matcher is compiled once, not on every rebuild */
+const matchers = new Map<string, RegExp>();
+const matcherFor = (template: string): RegExp => {
+  let matcher = matchers.get(template);
+  if (!matcher) matchers.set(template, (matcher = templateMatcher(template)));
+  return matcher;
+};
+
 const stringField = (item: unknown, field: string): string | null =>
   isObjectRecord(item) && typeof item[field] === 'string' && item[field] !== '' ? (item[field] as string) : null;
 
@@ -46,9 +54,12 @@ export function buildOffers(order: readonly BackendEntry[], states: BackendState
   const findings: ToolFinding[] = [];
   const invalid = (backend: string, name: string | null, reason: string) => findings.push({ backend, tool: name, level: 'invalid', reason });
 
+  const resourceKeys: string[] = [];
+  const promptKeys: string[] = [];
   for (const entry of order) {
     const extras = states.get(entry.name)?.extras;
     if (!extras) continue;
+    const [firstResource, firstTemplate, firstPrompt] = [resources.length, resourceTemplates.length, prompts.length];
     for (const resource of extras.resources) {
       const uri = stringField(resource, 'uri');
       const owner = uri === null ? undefined : resourceRoutes.get(uri);
@@ -63,7 +74,7 @@ export function buildOffers(order: readonly BackendEntry[], states: BackendState
       const uriTemplate = stringField(template, 'uriTemplate');
       if (uriTemplate === null) invalid(entry.name, null, 'resource template without a string uriTemplate');
       else {
-        templateRoutes.push({ backend: entry.name, template: uriTemplate, matcher: templateMatcher(uriTemplate) });
+        templateRoutes.push({ backend: entry.name, template: uriTemplate, matcher: matcherFor(uriTemplate) });
         resourceTemplates.push(template);
       }
     }
@@ -81,6 +92,12 @@ export function buildOffers(order: readonly BackendEntry[], states: BackendState
         } else prompts.push(prompt);
       }
     }
+    // each backend's part serialized once per list (see exposed-key.ts), not the whole aggregate on every rebuild
+    const wonResources = resources.slice(firstResource);
+    if (wonResources.length > 0) resourceKeys.push(exposedKey(extras.resources, wonResources.map((item) => stringField(item, 'uri') ?? ''), wonResources));
+    if (resourceTemplates.length > firstTemplate) resourceKeys.push(`templates:${exposedKey(extras.resourceTemplates, [], resourceTemplates.slice(firstTemplate))}`);
+    const wonPrompts = prompts.slice(firstPrompt);
+    if (wonPrompts.length > 0) promptKeys.push(exposedKey(extras.prompts, wonPrompts.map((item) => stringField(item, 'name') ?? ''), wonPrompts));
   }
   return {
     resources,
@@ -91,8 +108,8 @@ export function buildOffers(order: readonly BackendEntry[], states: BackendState
     promptRoutes,
     promptOriginals,
     findings,
-    resourcesKey: canonicalJson([resources, resourceTemplates]),
-    promptsKey: canonicalJson(prompts),
+    resourcesKey: resourceKeys.join('\n'),
+    promptsKey: promptKeys.join('\n'),
   };
 }
 
