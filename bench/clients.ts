@@ -4,6 +4,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import WebSocket from 'ws';
+import { lines$ } from '../src/stdio.js';
 
 type Json = Record<string, unknown>;
 
@@ -50,21 +51,11 @@ export class RelayClient implements BenchClient {
     this.child = spawn(process.execPath, [...nodeArgs, ...program], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.resume(); // drained: a full pipe must never stall the relay
     this.exited = new Promise((done) => this.child.once('exit', () => done()));
-    // a large line arrives in many chunks: keep them apart and join once (no rescanning a growing string)
-    let parts: string[] = [];
-    this.child.stdout.setEncoding('utf8');
-    this.child.stdout.on('data', (chunk: string) => {
-      let start = 0;
-      let newline = chunk.indexOf('\n');
-      while (newline !== -1) {
-        parts.push(chunk.slice(start, newline));
-        const message = JSON.parse(parts.join('')) as Json;
-        parts = [];
-        if (!this.pending.settle(message)) for (const listener of this.notified.splice(0)) listener(message);
-        start = newline + 1;
-        newline = chunk.indexOf('\n', start);
-      }
-      if (start < chunk.length) parts.push(chunk.slice(start));
+    // the relay's own line framing, so a large result is joined once
+    lines$(this.child.stdout).subscribe((line) => {
+      if (line === '') return;
+      const message = JSON.parse(line) as Json;
+      if (!this.pending.settle(message)) for (const listener of this.notified.splice(0)) listener(message);
     });
   }
 

@@ -3,6 +3,7 @@
 // The benchmark runs the same latency and throughput loads through it to show how much of the relay's cost is the
 // extra process hop itself (two pipes, a socket, two more context switches per call on a 2-core machine).
 import WebSocket from 'ws';
+import { lines$ } from '../src/stdio.js';
 
 const url = process.argv[2];
 if (!url) throw new Error('usage: floor.js <ws-url>');
@@ -52,17 +53,10 @@ socket.once('open', () => {
   queued = [];
 });
 
-let buffered = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk: string) => {
-  buffered += chunk;
-  let newline = buffered.indexOf('\n');
-  while (newline !== -1) {
-    const line = buffered.slice(0, newline);
-    buffered = buffered.slice(newline + 1);
+lines$(process.stdin).subscribe({
+  next: (line) => {
     if (socket.readyState === WebSocket.OPEN) forward(line);
     else queued.push(line);
-    newline = buffered.indexOf('\n');
-  }
+  },
+  complete: () => process.exit(0),
 });
-process.stdin.on('end', () => process.exit(0));

@@ -1,6 +1,7 @@
 // Starts bench/pool.js as a child process and hands back its backend URLs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { lines$ } from '../src/stdio.js';
 
 const POOL_MAIN = resolve(import.meta.dirname, 'pool.js');
 
@@ -16,19 +17,11 @@ export async function startPool(kind: 'sdk' | 'bare', count: number, tools: numb
   const child = spawn(process.execPath, [POOL_MAIN, '--kind', kind, '--count', String(count), '--tools', String(tools), '--port', String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   const waiting: Array<(line: string) => void> = [];
-  let buffered = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline = buffered.indexOf('\n');
-    while (newline !== -1) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      const waiter = waiting.shift();
-      if (waiter) waiter(line);
-      else lines.push(line);
-      newline = buffered.indexOf('\n');
-    }
+  if (!child.stdout) throw new Error('the pool has no stdout');
+  lines$(child.stdout).subscribe((line) => {
+    const waiter = waiting.shift();
+    if (waiter) waiter(line);
+    else lines.push(line);
   });
   const nextLine = () => new Promise<string>((done) => (lines.length > 0 ? done(lines.shift() as string) : waiting.push(done)));
   const { urls } = JSON.parse(await nextLine()) as { urls: string[] };

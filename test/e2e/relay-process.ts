@@ -4,6 +4,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { lines$ } from '../../src/stdio.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -35,18 +37,12 @@ export const backendsYaml = (backends: Array<{ name: string; url: string; extra?
 
 function eventCollector(stream: NodeJS.ReadableStream): RelayEventLine[] {
   const events: RelayEventLine[] = [];
-  let buffered = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      try {
-        events.push(JSON.parse(line) as RelayEventLine);
-      } catch {
-        events.push({ event: 'non-json-stderr', line });
-      }
+  lines$(stream as Readable).subscribe((line) => {
+    if (line === '') return;
+    try {
+      events.push(JSON.parse(line) as RelayEventLine);
+    } catch {
+      events.push({ event: 'non-json-stderr', line });
     }
   });
   return events;
@@ -100,18 +96,12 @@ export function startRawRelay(args: string[], env: Record<string, string> = {}):
   const events = eventCollector(child.stderr);
   const received: Array<Record<string, unknown>> = [];
   const waiters: Array<{ match: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }> = [];
-  let buffered = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      const message = JSON.parse(line) as Record<string, unknown>;
-      received.push(message);
-      const index = waiters.findIndex((waiter) => waiter.match(message));
-      if (index !== -1) waiters.splice(index, 1)[0]?.resolve(message);
-    }
+  lines$(child.stdout).subscribe((line) => {
+    if (line === '') return;
+    const message = JSON.parse(line) as Record<string, unknown>;
+    received.push(message);
+    const index = waiters.findIndex((waiter) => waiter.match(message));
+    if (index !== -1) waiters.splice(index, 1)[0]?.resolve(message);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
   const next = (match: (m: Record<string, unknown>) => boolean, timeoutMs = 15_000) =>
