@@ -1,5 +1,5 @@
 /** One client request to its backend (tools/call, resources/read, prompts/get, ...): wait for the connection, send once, time out, map ids and progress tokens back. */
-import { asyncScheduler, catchError, concat, defer, EMPTY, filter, finalize, map, Observable, of, retry, switchMap, take, takeUntil, tap, throwError, timeout, TimeoutError, type Subscription } from 'rxjs';
+import { asyncScheduler, catchError, defer, filter, finalize, map, Observable, of, retry, switchMap, take, takeUntil, tap, throwError, timeout, TimeoutError, type Subscription } from 'rxjs';
 import type { BackendSession } from './connection.js';
 import { DEFAULT_SETTINGS } from './schema.js';
 import type { BackendStates } from './backends.js';
@@ -67,44 +67,6 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
     ),
   );
 
-  const send$ = (session: BackendSession, timeoutMs: number) =>
-    session.channel.request(request.method, params, { passThrough: true }).pipe(
-      // progress from the backend restarts the clock
-      timeout({ each: timeoutMs }),
-      tap({
-        error: (error: unknown) => {
-          if (!(error instanceof NotWrittenError)) return;
-          deadSession = session;
-          kicked = false;
-        },
-      }),
-    );
-
-  /** the backend is not connected (or its socket just died): wait for a session, send, retry once if never written */
-  const waited$ = defer(() =>
-    deps.states$.pipe(
-      take(1),
-      map((states) => states.get(backend)),
-      switchMap((current) => {
-        const { connectWaitMs, timeoutMs } = current?.entry.settings ?? DEFAULT_SETTINGS;
-        const unavailable = () =>
-          new CallError(
-            ErrorCode.BackendUnavailable,
-            backend,
-            subject,
-            `the backend is not connected and did not come back within ${connectWaitMs} ms${current?.error ? ` (last error: ${current.error})` : ''}`,
-          );
-        return session$.pipe(
-          timeout({ first: connectWaitMs, with: () => throwError(() => unavailable()) }),
-          switchMap((session) => send$(session, timeoutMs)),
-          // never written means never seen: the only case where sending again is safe
-          retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => asError(error))) }),
-          catchError((error: unknown) => throwError(() => toCallError(error, backend, subject, timeoutMs))),
-        );
-      }),
-    ),
-  );
-
   const toOutgoing = (event: CallEvent): Outgoing => {
     if (event.kind === 'progress') {
       return { message: notification('notifications/progress', { ...event.params, progressToken: clientToken }) };
@@ -130,46 +92,73 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
   };
   const done = () =>
     deps.emit({ event: 'call.done', ...(tool === undefined ? { method: request.method, subject } : { tool }), backend, ms: Math.round((deps.now() - started) * 10) / 10, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' });
+  const handlers = { toOutgoing, toFailure };
+
+  /** the backend is not connected (or its socket just died): wait for a session, send, retry once if never written */
   const slow$ = defer(() =>
-    waited$.pipe(
-      map(toOutgoing),
-      catchError((error: unknown) => of(toFailure(error, DEFAULT_SETTINGS.timeoutMs))),
+    deps.states$.pipe(
+      take(1),
+      map((states) => states.get(backend)),
+      switchMap((current) => {
+        const { connectWaitMs, timeoutMs } = current?.entry.settings ?? DEFAULT_SETTINGS;
+        const unavailable = () =>
+          new CallError(
+            ErrorCode.BackendUnavailable,
+            backend,
+            subject,
+            `the backend is not connected and did not come back within ${connectWaitMs} ms${current?.error ? ` (last error: ${current.error})` : ''}`,
+          );
+        return session$.pipe(
+          timeout({ first: connectWaitMs, with: () => throwError(() => unavailable()) }),
+          switchMap((session) =>
+            sendNow$(session, timeoutMs, request.method, params, handlers).pipe(
+              tap({
+                error: () => {
+                  deadSession = session;
+                  kicked = false;
+                },
+              }),
+            ),
+          ),
+          // never written means never seen: the only case where sending again is safe
+          retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => asError(error))) }),
+          catchError((error: unknown) => of(toFailure(error, timeoutMs))),
+        );
+      }),
     ),
   );
 
   // the hot path: the backend is connected now, so send at once, with one hand-made subscriber instead of an operator chain
   const now = deps.currentStates?.().get(backend);
-  const untilCancelled = (out$: Observable<Outgoing>) => (deps.cancelled$ ? out$.pipe(takeUntil(deps.cancelled$(request.id))) : out$);
-  if (now?.phase !== 'connected' || now.session === null) return untilCancelled(slow$.pipe(finalize(done)));
-  let handOver = false;
-  const fast$ = sendNow$(now.session, now.entry.settings.timeoutMs, request.method, params, {
-    toOutgoing,
-    toFailure,
-    notWritten: (session) => {
-      // never written, never seen: the slow path waits for the next session and sends it there
-      deadSession = session;
-      handOver = true;
-    },
-  });
-  return untilCancelled(concat(fast$, defer(() => (handOver ? slow$ : EMPTY))).pipe(finalize(done)));
+  const out$ =
+    now?.phase === 'connected' && now.session !== null
+      ? sendNow$(now.session, now.entry.settings.timeoutMs, request.method, params, handlers).pipe(
+          // never written: the slow path waits for the next session and sends it there
+          catchError(() => {
+            deadSession = now.session;
+            return slow$;
+          }),
+        )
+      : slow$;
+  const logged$ = out$.pipe(finalize(done));
+  return deps.cancelled$ ? logged$.pipe(takeUntil(deps.cancelled$(request.id))) : logged$;
 }
 
 interface SendNowHandlers {
   toOutgoing: (event: CallEvent) => Outgoing;
   toFailure: (error: unknown, timeoutMs: number) => Outgoing;
-  /** the request could not be written: the caller takes over; this completes without output */
-  notWritten: (session: BackendSession) => void;
 }
 
 /**
- * The hot path, written by hand: one subscriber and one timer per call instead of an operator chain. The timer is
- * timeout({ each }): progress from the backend restarts it.
+ * One request on one session, written by hand: one subscriber and one timer per call instead of an operator chain.
+ * The timer is timeout({ each }): progress from the backend restarts it. Every failure becomes an error answer,
+ * except NotWrittenError, which errors: the request never left, and the caller may send it elsewhere.
  */
 function sendNow$(session: BackendSession, timeoutMs: number, method: string, params: Params, handlers: SendNowHandlers): Observable<Outgoing> {
   return new Observable<Outgoing>((subscriber) => {
     let clock: Subscription | null = null;
     let call: Subscription | null = null;
-    // set once the backend's request has ended here (answered, failed, or handed back)
+    // set once the backend's request has ended here (answered, failed, or never written)
     let ended = false;
     const arm = () => {
       clock?.unsubscribe();
@@ -187,8 +176,11 @@ function sendNow$(session: BackendSession, timeoutMs: number, method: string, pa
       error: (error: unknown) => {
         ended = true;
         clock?.unsubscribe();
-        if (error instanceof NotWrittenError) handlers.notWritten(session);
-        else subscriber.next(handlers.toFailure(error, timeoutMs));
+        if (error instanceof NotWrittenError) {
+          subscriber.error(error);
+          return;
+        }
+        subscriber.next(handlers.toFailure(error, timeoutMs));
         subscriber.complete();
       },
       complete: () => {
