@@ -16,7 +16,7 @@ export type ListedKind = 'tools' | 'resources' | 'prompts';
 export interface ClientRequestDeps extends Omit<CallDeps, 'cancelled$'> {
   catalogue$: Observable<Catalogue>;
   /** the catalogue as it is now, for the hot path */
-  currentCatalogue?: () => Catalogue;
+  currentCatalogue?: () => Catalogue | undefined;
   offers$: Observable<Offers>;
   /** emits (and replays) once the first lists may be answered */
   firstListReady$: Observable<unknown>;

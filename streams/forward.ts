@@ -13,7 +13,7 @@ import { spliceResponseId } from './splice-id.js';
 export interface CallDeps {
   states$: Observable<BackendStates>;
   /** the states as they are now, for the hot path (the states$ replay, without a subscription per call) */
-  currentStates?: () => BackendStates;
+  currentStates?: () => BackendStates | undefined;
   kick: (backend: string) => void;
   /** emits when the client cancels this request */
   /** emits when the client cancels this request; absent when the caller ends the request itself (the router does) */
@@ -129,7 +129,7 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
   );
 
   // the hot path: the backend is connected now, so send at once, with one hand-made subscriber instead of an operator chain
-  const now = deps.currentStates?.().get(backend);
+  const now = deps.currentStates?.()?.get(backend);
   const out$ =
     now?.phase === 'connected' && now.session !== null
       ? sendNow$(now.session, now.entry.settings.timeoutMs, request.method, params, handlers).pipe(
