@@ -1,39 +1,17 @@
 // Per-backend naming in backends.yaml: `prefix:` (tools and prompts exposed as <prefix><name>, called with the
 // backend's own name) and `tools: {include, exclude}` globs (matched against the backend's own tool names).
 import { writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFullBackend, type FullBackend, type FullBackendOptions, type FullTool } from '../fixtures/full-backend.js';
-import { backendsYaml, configFile, eventually, INITIALIZE, startRawRelay, startSdkRelay, textOf, type RawRelay, type SdkRelay } from './relay-process.js';
+import { describe, expect, it } from 'vitest';
+import { fullScope } from './full-scope.js';
+import { type FullBackend, type FullTool } from '../fixtures/full-backend.js';
+import { backendsYaml, configFile, eventually, textOf, type SdkRelay } from './relay-process.js';
 
 type Json = Record<string, unknown>;
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-
-async function backend(opts: FullBackendOptions): Promise<FullBackend> {
-  const started = await startFullBackend(opts);
-  cleanups.push(() => started.close());
-  return started;
-}
+const { backend, sdkRelay, rawRelay } = fullScope();
 
 const yamlFor = (backends: Array<{ b: FullBackend; extra?: string }>): string =>
   backendsYaml(backends.map(({ b, extra }) => ({ name: b.name, url: b.url, ...(extra === undefined ? {} : { extra }) })));
-
-async function sdkRelay(file: string): Promise<SdkRelay> {
-  const relay = await startSdkRelay(file);
-  cleanups.push(() => relay.close());
-  return relay;
-}
-
-async function rawRelay(file: string): Promise<RawRelay> {
-  const relay = startRawRelay(['--config', file]);
-  cleanups.push(() => relay.stop());
-  expect((await relay.request('init', 'initialize', INITIALIZE))['result']).toBeDefined();
-  relay.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-  return relay;
-}
 
 const paramsOf = (message: Json): Json => (message['params'] ?? {}) as Json;
 

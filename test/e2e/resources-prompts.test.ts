@@ -5,38 +5,16 @@ import {
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFullBackend, type FullBackend, type FullBackendOptions, type FullTool, type PromptDef } from '../fixtures/full-backend.js';
-import { backendsYaml, configFile, eventually, INITIALIZE, startRawRelay, startSdkRelay, type RawRelay, type SdkRelay } from './relay-process.js';
+import { describe, expect, it } from 'vitest';
+import { fullScope } from './full-scope.js';
+import type { FullBackend, FullTool, PromptDef } from '../fixtures/full-backend.js';
+import { backendsYaml, configFile, eventually, type RawRelay } from './relay-process.js';
 
 type Json = Record<string, unknown>;
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-
-async function backend(opts: FullBackendOptions): Promise<FullBackend> {
-  const started = await startFullBackend(opts);
-  cleanups.push(() => started.close());
-  return started;
-}
+const { backend, sdkRelay, rawRelay } = fullScope();
 
 const configFor = (backends: FullBackend[]): string => configFile(backendsYaml(backends.map((b) => ({ name: b.name, url: b.url })))).file;
-
-async function sdkRelay(file: string): Promise<SdkRelay> {
-  const relay = await startSdkRelay(file);
-  cleanups.push(() => relay.close());
-  return relay;
-}
-
-async function rawRelay(file: string): Promise<RawRelay> {
-  const relay = startRawRelay(['--config', file]);
-  cleanups.push(() => relay.stop());
-  expect((await relay.request('init', 'initialize', INITIALIZE))['result']).toBeDefined();
-  relay.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-  return relay;
-}
 
 const resultOf = (response: Json): Json => {
   if (!('result' in response)) throw new Error(`expected a result, got ${JSON.stringify(response)}`);
