@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fullScope } from './full-scope.js';
-import { type FullBackend, type FullTool } from '../fixtures/full-backend.js';
+import type { FullBackend, FullTool } from '../fixtures/full-backend.js';
 import { backendsYaml, configFile, eventually, textOf, type SdkRelay } from './relay-process.js';
 
 type Json = Record<string, unknown>;
