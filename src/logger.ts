@@ -11,7 +11,38 @@ export interface EventLog {
   flush: () => void;
 }
 
-const FLUSH_EVERY_MS = 250;
+/** how stale the log may get when little happens */
+const FLUSH_EVERY_MS = 100;
+
+/** a batch this large is written at once instead of waiting for the flush timer */
+const BATCH_BYTES = 32 * 1024;
+
+/** Joins lines into one write per 32 KiB or per flush period, whichever comes first. */
+function lineBatcher(write: (text: string) => void): { write: (line: string) => void; flush: () => void } {
+  let pending: string[] = [];
+  let length = 0;
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.length === 1 ? (pending[0] as string) : pending.join('');
+    pending = [];
+    length = 0;
+    write(text);
+  };
+  return {
+    write: (line) => {
+      pending.push(line);
+      length += line.length;
+      if (length >= BATCH_BYTES) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setTimeout(flush, FLUSH_EVERY_MS).unref();
+      }
+    },
+    flush,
+  };
+}
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -36,28 +67,23 @@ export function createEventLog(env: Readonly<Record<string, string | undefined>>
   const target = openLogFile(env['LOG_FILE']);
   const wanted = (env['LOG_LEVEL'] || 'info').toLowerCase();
   const level = LEVELS.includes(wanted) ? wanted : 'info';
-  // lines are buffered up to 4 KiB and written together, never one system call per line on the hot path;
-  // a quarter-second flush keeps the log tail-able when little happens
-  const destination = pino.destination({ dest: target.fd, sync: false, minLength: 4096 });
-  setInterval(() => {
-    try {
-      destination.flush();
-    } catch {
-      // not ready yet or closed: the next tick or the exit flush writes it
-    }
-  }, FLUSH_EVERY_MS).unref();
+  // sonic-boom writes asynchronously, but appending each line to its buffer re-measures the whole buffer: lines are
+  // gathered here and handed over per 32 KiB, or after at most FLUSH_EVERY_MS so the log stays tail-able
+  const destination = pino.destination({ dest: target.fd, sync: false });
+  const batch = lineBatcher((text) => destination.write(text));
   const logger = pino(
     {
       level,
       base: { pid: process.pid },
       // no pino redact: it costs on every line, and no event carries headers (URLs are redacted where events are made)
     },
-    destination,
+    { write: batch.write },
   );
   const emit = ({ level: eventLevel = 'info', msg, ...fields }: RelayEvent) => {
     logger[eventLevel](fields, msg ?? fields.event);
   };
   const flush = () => {
+    batch.flush();
     try {
       destination.flushSync();
     } catch {

@@ -1,13 +1,13 @@
 /** One client request to its backend (tools/call, resources/read, prompts/get, ...): wait for the connection, send once, time out, map ids and progress tokens back. */
-import { asyncScheduler, catchError, defer, filter, finalize, map, Observable, of, retry, switchMap, take, takeUntil, tap, throwError, timeout, TimeoutError, type Subscription } from 'rxjs';
+import { asyncScheduler, filter, map, Observable, switchMap, take, takeUntil, tap, throwError, timeout, TimeoutError, Subscription, type SchedulerAction, type Subscriber } from 'rxjs';
 import type { BackendSession } from './connection.js';
 import { DEFAULT_SETTINGS } from './schema.js';
 import type { BackendStates } from './backends.js';
-import { asError, CallError, NotWrittenError, OutcomeUnknownError, errorMessage } from './errors.js';
-import type { EmitEvent } from './events.js';
+import { CallError, NotWrittenError, OutcomeUnknownError, errorMessage } from './errors.js';
+import type { EmitEvent, RelayEvent } from './events.js';
 import { ErrorCode, failure, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
 import type { Outgoing } from './client-output.js';
-import type { CallEvent } from './rpc-channel.js';
+import type { CallEvent, CallSink } from './rpc-channel.js';
 import { spliceResponseId } from './splice-id.js';
 
 export interface CallDeps {
@@ -15,7 +15,6 @@ export interface CallDeps {
   /** the states as they are now, for the hot path (the states$ replay, without a subscription per call) */
   currentStates?: () => BackendStates | undefined;
   kick: (backend: string) => void;
-  /** emits when the client cancels this request */
   /** emits when the client cancels this request; absent when the caller ends the request itself (the router does) */
   cancelled$?: (id: JsonRpcRequest['id']) => Observable<unknown>;
   now: () => number;
@@ -23,8 +22,6 @@ export interface CallDeps {
 }
 
 type Outcome = 'ok' | 'tool-error' | 'error' | 'timeout' | 'unknown' | 'unavailable' | 'cancelled';
-
-const isTimeout = (error: unknown): boolean => error instanceof Error && error.name === 'TimeoutError';
 
 export interface ForwardTarget {
   backend: string;
@@ -40,166 +37,224 @@ export interface ForwardTarget {
 export const forwardToolCall = (request: JsonRpcRequest, backend: string, tool: string, deps: CallDeps, original: string = tool): Observable<Outgoing> =>
   forwardRequest(request, { backend, subject: `tool '${tool}'`, tool, params: original === tool ? (request.params ?? {}) : { ...request.params, name: original } }, deps);
 
+/**
+ * The call, as one Observable: its answer (or an error answer: every failure becomes one), progress before it.
+ * Unsubscribing (client cancel) cancels it on the backend; call.done is logged once, however it ends.
+ */
 export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, deps: CallDeps): Observable<Outgoing> {
-  const started = deps.now();
-  const { backend, subject, params, tool } = target;
-  const meta = params['_meta'];
-  const clientToken = meta && typeof meta === 'object' && 'progressToken' in meta ? (meta as Params)['progressToken'] : undefined;
-  let outcome: Outcome = 'cancelled';
-
-  let deadSession: BackendSession | null = null;
-  // one immediate connection attempt per call (the backoff remembers it), not one per state change
-  let kicked = false;
-  // the slow path is only built when needed: on the hot path none of this is allocated
-  const session$ = defer(() =>
-    deps.states$.pipe(
-      map((states) => states.get(backend)),
-      tap((state) => {
-        if (!state) throw new CallError(ErrorCode.BackendRemoved, backend, subject, 'the backend was removed from the config while the call waited', 'call relay_get_status to see the backends now configured');
-        if ((state.phase !== 'connected' || state.session === deadSession) && !kicked) {
-          kicked = true;
-          deps.kick(backend);
-        }
-      }),
-      map((state) => (state?.phase === 'connected' && state.session !== deadSession ? state.session : null)),
-      filter((session): session is BackendSession => session !== null),
-      take(1),
-    ),
-  );
-
-  const toOutgoing = (event: CallEvent): Outgoing => {
-    if (event.kind === 'progress') {
-      return { message: notification('notifications/progress', { ...event.params, progressToken: clientToken }) };
-    }
-    if (event.kind === 'passed') {
-      // a large success result, never parsed: the backend's frame goes on with the client's id
-      outcome = event.frame.includes('"isError":true') ? 'tool-error' : 'ok';
-      const passed = spliceResponseId(event.frame, event.id, request.id);
-      const message = passed === null ? { ...(JSON.parse(event.frame) as JsonRpcResponse), id: request.id } : { jsonrpc: '2.0' as const, id: request.id, result: {} };
-      const out: Outgoing = { message, backend, ...(tool === undefined ? {} : { tool }) };
-      return passed === null ? out : { ...out, line: passed };
-    }
-    const response = event.response;
-    outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
-    const line = event.frame === undefined || typeof response.id !== 'number' ? null : spliceResponseId(event.frame, response.id, request.id);
-    const out: Outgoing = { message: { ...response, id: request.id }, backend, ...(tool === undefined ? {} : { tool }) };
-    return line === null ? out : { ...out, line };
-  };
-  const toFailure = (error: unknown, timeoutMs: number): Outgoing => {
-    const callError = toCallError(error, backend, subject, timeoutMs);
-    outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
-    return { message: failure(request.id, callError.code, callError.message, { backend, ...(tool === undefined ? { subject } : { tool }), reason: callError.what }) };
-  };
-  const done = () =>
-    deps.emit({ event: 'call.done', ...(tool === undefined ? { method: request.method, subject } : { tool }), backend, ms: Math.round((deps.now() - started) * 10) / 10, outcome, level: outcome === 'ok' || outcome === 'tool-error' ? 'info' : 'warn' });
-  const handlers = { toOutgoing, toFailure };
-
-  /** the backend is not connected (or its socket just died): wait for a session, send, retry once if never written */
-  const slow$ = defer(() =>
-    deps.states$.pipe(
-      take(1),
-      map((states) => states.get(backend)),
-      switchMap((current) => {
-        const { connectWaitMs, timeoutMs } = current?.entry.settings ?? DEFAULT_SETTINGS;
-        const unavailable = () =>
-          new CallError(
-            ErrorCode.BackendUnavailable,
-            backend,
-            subject,
-            `the backend is not connected and did not come back within ${connectWaitMs} ms${current?.error ? ` (last error: ${current.error})` : ''}`,
-          );
-        return session$.pipe(
-          timeout({ first: connectWaitMs, with: () => throwError(() => unavailable()) }),
-          switchMap((session) =>
-            sendNow$(session, timeoutMs, request.method, params, handlers).pipe(
-              tap({
-                error: () => {
-                  deadSession = session;
-                  kicked = false;
-                },
-              }),
-            ),
-          ),
-          // never written means never seen: the only case where sending again is safe
-          retry({ count: 1, delay: (error: unknown) => (error instanceof NotWrittenError ? of(0) : throwError(() => asError(error))) }),
-          catchError((error: unknown) => of(toFailure(error, timeoutMs))),
-        );
-      }),
-    ),
-  );
-
-  // the hot path: the backend is connected now, so send at once, with one hand-made subscriber instead of an operator chain
-  const now = deps.currentStates?.()?.get(backend);
-  const out$ =
-    now?.phase === 'connected' && now.session !== null
-      ? sendNow$(now.session, now.entry.settings.timeoutMs, request.method, params, handlers).pipe(
-          // never written: the slow path waits for the next session and sends it there
-          catchError(() => {
-            deadSession = now.session;
-            return slow$;
-          }),
-        )
-      : slow$;
-  const logged$ = out$.pipe(finalize(done));
-  return deps.cancelled$ ? logged$.pipe(takeUntil(deps.cancelled$(request.id))) : logged$;
+  const call$ = new Observable<Outgoing>((subscriber) => new ForwardedCall(request, target, deps, subscriber));
+  return deps.cancelled$ ? call$.pipe(takeUntil(deps.cancelled$(request.id))) : call$;
 }
 
-interface SendNowHandlers {
-  toOutgoing: (event: CallEvent) => Outgoing;
-  toFailure: (error: unknown, timeoutMs: number) => Outgoing;
+const PASS_THROUGH = { passThrough: true };
+
+/** the timer's work: a module-level function with the call as its state, so arming the clock allocates no closure */
+function onTimeout(this: SchedulerAction<ForwardedCall>, call?: ForwardedCall): void {
+  call?.timedOut();
 }
 
 /**
- * One request on one session, written by hand: one subscriber and one timer per call instead of an operator chain.
- * The timer is timeout({ each }): progress from the backend restarts it. Every failure becomes an error answer,
- * except NotWrittenError, which errors: the request never left, and the caller may send it elsewhere.
+ * One forwarded request, written by hand because it runs once per call: a connected backend gets the request at once,
+ * with one timer (timeout({ each }): progress restarts it) and no operator chain. A backend that is not connected (or a
+ * socket that died before the write) takes the slow path: wait up to connectWaitMs for a session, kicking the backoff
+ * once, and send there; a request never written is sent again once, the only case where that is safe.
  */
-function sendNow$(session: BackendSession, timeoutMs: number, method: string, params: Params, handlers: SendNowHandlers): Observable<Outgoing> {
-  return new Observable<Outgoing>((subscriber) => {
-    let clock: Subscription | null = null;
-    let call: Subscription | null = null;
-    // set once the backend's request has ended here (answered, failed, or never written)
-    let ended = false;
-    const arm = () => {
-      clock?.unsubscribe();
-      clock = asyncScheduler.schedule(() => {
-        call?.unsubscribe();
-        subscriber.next(handlers.toFailure(new TimeoutError(), timeoutMs));
-        subscriber.complete();
-      }, timeoutMs);
-    };
-    call = session.channel.request(method, params, { passThrough: true }).subscribe({
-      next: (event) => {
-        arm();
-        subscriber.next(handlers.toOutgoing(event));
-      },
-      error: (error: unknown) => {
-        ended = true;
-        clock?.unsubscribe();
-        if (error instanceof NotWrittenError) {
-          subscriber.error(error);
-          return;
-        }
-        subscriber.next(handlers.toFailure(error, timeoutMs));
-        subscriber.complete();
-      },
-      complete: () => {
-        ended = true;
-        clock?.unsubscribe();
-        subscriber.complete();
-      },
-    });
-    if (!ended) arm();
-    return () => {
-      clock?.unsubscribe();
-      call?.unsubscribe();
-    };
-  });
+class ForwardedCall implements CallSink {
+  private readonly started: number;
+  private outcome: Outcome = 'cancelled';
+  /** where the request is in flight, and its id there (0: none in flight) */
+  private session: BackendSession | null = null;
+  private backendId = 0;
+  private timeoutMs: number = DEFAULT_SETTINGS.timeoutMs;
+  private clock: Subscription | null = null;
+  /** the slow path's wait for a session */
+  private waiting: Subscription | null = null;
+  /** a session the request could not be written to (or that died): the wait looks past it */
+  private deadSession: BackendSession | null = null;
+  private kicked = false;
+  private resent = false;
+  private ended = false;
+
+  constructor(
+    private readonly request: JsonRpcRequest,
+    private readonly target: ForwardTarget,
+    private readonly deps: CallDeps,
+    private readonly subscriber: Subscriber<Outgoing>,
+  ) {
+    this.started = deps.now();
+    const now = deps.currentStates?.()?.get(target.backend);
+    if (now?.phase === 'connected' && now.session !== null) {
+      if (this.sendOn(now.session, now.entry.settings.timeoutMs)) return;
+      this.deadSession = now.session;
+    }
+    this.waitForSession();
+  }
+
+  /** false when the request was not written (the session is closing): nothing reached the backend */
+  private sendOn(session: BackendSession, timeoutMs: number): boolean {
+    this.timeoutMs = timeoutMs;
+    const sent = session.channel.send(this.request.method, this.target.params, this, PASS_THROUGH);
+    if (typeof sent === 'number') {
+      this.session = session;
+      this.backendId = sent;
+      this.arm();
+      return true;
+    }
+    if (sent instanceof NotWrittenError) return false;
+    this.fail(sent);
+    return true;
+  }
+
+  private arm(): void {
+    this.clock?.unsubscribe();
+    this.clock = asyncScheduler.schedule(onTimeout, this.timeoutMs, this);
+  }
+
+  private stopClock(): void {
+    this.clock?.unsubscribe();
+    this.clock = null;
+  }
+
+  /** the response or a progress notification, from the channel */
+  next(event: CallEvent): void {
+    if (event.kind === 'progress') {
+      this.arm();
+      const meta = this.target.params['_meta'] as Params | undefined;
+      this.subscriber.next({ message: notification('notifications/progress', { ...event.params, progressToken: meta?.['progressToken'] }) });
+      return;
+    }
+    this.backendId = 0;
+    this.stopClock();
+    this.subscriber.next(this.answer(event));
+  }
+
+  complete(): void {
+    this.subscriber.complete();
+  }
+
+  /** the connection ended with the request in flight */
+  error(error: Error): void {
+    this.backendId = 0;
+    this.stopClock();
+    this.fail(error);
+  }
+
+  timedOut(): void {
+    this.clock = null;
+    this.cancelOnBackend();
+    this.fail(new TimeoutError());
+  }
+
+  /** teardown: whatever ended the call (answer, failure, client cancel), nothing of it is left running */
+  unsubscribe(): void {
+    this.stopClock();
+    this.waiting?.unsubscribe();
+    this.waiting = null;
+    this.cancelOnBackend();
+    if (this.ended) return;
+    this.ended = true;
+    const { tool, backend, subject } = this.target;
+    const ms = Math.round((this.deps.now() - this.started) * 10) / 10;
+    const level = this.outcome === 'ok' || this.outcome === 'tool-error' ? 'info' : 'warn';
+    const event: RelayEvent =
+      tool === undefined
+        ? { event: 'call.done', method: this.request.method, subject, backend, ms, outcome: this.outcome, level }
+        : { event: 'call.done', tool, backend, ms, outcome: this.outcome, level };
+    this.deps.emit(event);
+  }
+
+  private cancelOnBackend(): void {
+    if (this.backendId === 0 || this.session === null) return;
+    this.session.channel.cancel(this.backendId, this.request.method);
+    this.backendId = 0;
+  }
+
+  /** the backend's response as the client's: its own frame with the id swapped whenever the layout allows */
+  private answer(event: Exclude<CallEvent, { kind: 'progress' }>): Outgoing {
+    const { request } = this;
+    const { backend, tool } = this.target;
+    if (event.kind === 'passed') {
+      // a large success result, never parsed: the backend's frame goes on with the client's id
+      this.outcome = event.frame.includes('"isError":true') ? 'tool-error' : 'ok';
+      const passed = spliceResponseId(event.frame, event.id, request.id);
+      if (passed === null) return { message: { ...(JSON.parse(event.frame) as JsonRpcResponse), id: request.id }, backend, tool };
+      return { message: { jsonrpc: '2.0', id: request.id, result: {} }, line: passed, backend, tool };
+    }
+    const response = event.response;
+    this.outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
+    const line = event.frame === undefined || typeof response.id !== 'number' ? null : spliceResponseId(event.frame, response.id, request.id);
+    const message = { ...response, id: request.id };
+    return line === null ? { message, backend, tool } : { message, line, backend, tool };
+  }
+
+  /** every failure is an answer: a JSON-RPC error naming backend, subject and what to do */
+  private fail(error: unknown): void {
+    const { backend, subject, tool } = this.target;
+    const callError = toCallError(error, backend, subject, this.timeoutMs);
+    this.outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
+    this.subscriber.next({ message: failure(this.request.id, callError.code, callError.message, { backend, ...(tool === undefined ? { subject } : { tool }), reason: callError.what }) });
+    this.subscriber.complete();
+  }
+
+  /** the slow path: a connected session within connectWaitMs (kicking the backoff once), then the send */
+  private waitForSession(): void {
+    const { backend, subject } = this.target;
+    // set before subscribing: a replayed state may send (or fail, ending the call) synchronously, and a resend
+    // starts a newer wait from inside this one
+    const wait = new Subscription();
+    this.waiting = wait;
+    wait.add(
+      this.deps.states$
+      .pipe(
+        take(1),
+        switchMap((states) => {
+          const current = states.get(backend);
+          const { connectWaitMs, timeoutMs } = current?.entry.settings ?? DEFAULT_SETTINGS;
+          this.timeoutMs = timeoutMs;
+          const unavailable = () =>
+            new CallError(
+              ErrorCode.BackendUnavailable,
+              backend,
+              subject,
+              `the backend is not connected and did not come back within ${connectWaitMs} ms${current?.error ? ` (last error: ${current.error})` : ''}`,
+            );
+          return this.deps.states$.pipe(
+            map((latest) => latest.get(backend)),
+            tap((state) => {
+              if (!state) throw new CallError(ErrorCode.BackendRemoved, backend, subject, 'the backend was removed from the config while the call waited', 'call relay_get_status to see the backends now configured');
+              if ((state.phase !== 'connected' || state.session === this.deadSession) && !this.kicked) {
+                this.kicked = true;
+                this.deps.kick(backend);
+              }
+            }),
+            filter((state) => state?.phase === 'connected' && state.session !== null && state.session !== this.deadSession),
+            map((state) => ({ session: state?.session as BackendSession, timeoutMs: state?.entry.settings.timeoutMs ?? timeoutMs })),
+            take(1),
+            timeout({ first: connectWaitMs, with: () => throwError(() => unavailable()) }),
+          );
+        }),
+      )
+      .subscribe({
+        next: ({ session, timeoutMs }) => {
+          if (this.sendOn(session, timeoutMs)) return;
+          // never written means never seen: the only case where sending again is safe, and only once
+          this.deadSession = session;
+          this.kicked = false;
+          if (this.resent) this.fail(new NotWrittenError(backend));
+          else {
+            this.resent = true;
+            this.waitForSession();
+          }
+        },
+        error: (error: unknown) => this.fail(error),
+      }),
+    );
+  }
 }
 
 function toCallError(error: unknown, backend: string, subject: string, timeoutMs: number): CallError {
   if (error instanceof CallError) return error;
-  if (isTimeout(error)) {
+  if (error instanceof TimeoutError) {
     return new CallError(ErrorCode.CallTimeout, backend, subject, `no response within the call timeout of ${timeoutMs} ms (timeoutMs in backends.yaml); the relay cancelled the request on the backend`, 'retry later, raise timeoutMs for this backend, or call relay_get_status to check its health');
   }
   if (error instanceof OutcomeUnknownError) {

@@ -1,10 +1,10 @@
 /** The client side: inbound lines -> outbound messages. One slow or failing request never ends the stream. */
-import { defer, EMPTY, ignoreElements, map, mergeMap, Observable, of, take, tap } from 'rxjs';
+import { EMPTY, ignoreElements, map, mergeMap, Observable, of, take, tap, throwError, type Subscription } from 'rxjs';
 import type { BackendStates } from './backends.js';
 import { forwardToolCall, type CallDeps } from './forward.js';
 import { listReply, routedReply, setLevelReply, type ClientRequestDeps } from './client-requests.js';
 import type { Outgoing } from './client-output.js';
-import { errorMessage } from './errors.js';
+import { asError, errorMessage } from './errors.js';
 import { ErrorCode, failure, isObjectRecord, success, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type parseMessage } from './jsonrpc.js';
 import { callManagementTool, MANAGEMENT_TOOL_NAMES, type ManagementDeps } from './management.js';
 import { negotiateProtocolVersion } from './protocol.js';
@@ -59,7 +59,8 @@ function callTool(request: JsonRpcRequest, cancelled$: CallDeps['cancelled$'], d
   if (MANAGEMENT_TOOL_NAMES.has(tool)) {
     return callManagementTool(tool, args, deps.management).pipe(map((result) => ({ message: success(request.id, result), tool })));
   }
-  const callDeps = { states$: deps.states$, currentStates: deps.currentStates, kick: deps.kick, cancelled$, now: deps.now, emit: deps.emit };
+  // the router applies cancellation itself (cancelled$ undefined): its own deps serve as the call's, with no copy per call
+  const callDeps: CallDeps = cancelled$ === undefined ? deps : { ...deps, cancelled$ };
   // the hot path: a tool the catalogue knows right now goes straight out
   const known = deps.currentCatalogue?.();
   const owner = known?.routes.get(tool);
@@ -123,63 +124,106 @@ function clientNotification(message: JsonRpcNotification, deps: RouterDeps): Obs
 
 /** Client messages in, messages to the client out; the stream ends only when the input does. */
 export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDeps): Observable<Outgoing> {
-  return defer(() => {
-    // one entry per request in flight: its id, and what a notifications/cancelled for it does (O(1) per message)
-    const inFlight = new Map<string, () => void>();
-    const keyOf = (id: unknown): string => `${typeof id}:${String(id)}`;
-    /**
-     * One request's answer, guarded in one subscriber (not catchError + takeUntil + finalize): an error becomes a
-     * JSON-RPC error, a client cancel ends it (also while it still waits for the first handshakes), and its id is
-     * free again when it ends.
-     */
-    const guarded = (message: JsonRpcRequest, key: string): Observable<Outgoing> =>
-      new Observable<Outgoing>((subscriber) => {
-        inFlight.set(key, () => subscriber.complete());
-        const answer = request(message, undefined, deps).subscribe({
-          next: (outgoing) => subscriber.next(outgoing),
-          error: (error: unknown) => {
-            subscriber.next({ message: failure(message.id, ErrorCode.InternalError, `mcp-relay failed on ${message.method}: ${errorMessage(error)}`) });
-            subscriber.complete();
-          },
-          complete: () => subscriber.complete(),
-        });
-        return () => {
-          answer.unsubscribe();
-          inFlight.delete(key);
-        };
+  // mergeMap, written out: one subscriber per request, and an O(1) cancel by id, on the path every call takes
+  return new Observable<Outgoing>((subscriber) => {
+    // requests in flight by id (string and number ids kept apart, as JSON-RPC does): what a cancel ends
+    const inFlight = { string: new Map<string, Subscription | null>(), number: new Map<number, Subscription | null>() };
+    const idsOf = (id: unknown): Map<unknown, Subscription | null> | undefined =>
+      typeof id === 'string' ? inFlight.string : typeof id === 'number' ? inFlight.number : undefined;
+    // every inner subscription, requests or not, so the teardown ends them all
+    const inner = new Set<Subscription>();
+    let inputDone = false;
+    const endIfIdle = () => {
+      if (inputDone && inner.size === 0) subscriber.complete();
+    };
+    /** an answer (or an error answer), or none for a notification; the stream goes on whatever it does */
+    const run = (answer$: Observable<Outgoing>, onEnd?: () => void, request?: JsonRpcRequest) => {
+      let ended = false;
+      let subscription: Subscription | null = null;
+      const end = () => {
+        ended = true;
+        onEnd?.();
+        if (subscription) inner.delete(subscription);
+        endIfIdle();
+      };
+      subscription = answer$.subscribe({
+        next: (outgoing) => subscriber.next(outgoing),
+        // one slow or failing request never ends the stream: its error is its answer
+        error: (error: unknown) => {
+          if (request) subscriber.next({ message: failure(request.id, ErrorCode.InternalError, `mcp-relay failed on ${request.method}: ${errorMessage(error)}`) });
+          else deps.emit({ event: 'relay.error', error: errorMessage(error), level: 'error' });
+          end();
+        },
+        complete: end,
       });
-    return messages$.pipe(
-      mergeMap((message): Observable<Outgoing> => {
+      if (ended) return null;
+      inner.add(subscription);
+      return subscription;
+    };
+    const start = (message: JsonRpcRequest, ids: Map<unknown, Subscription | null>) => {
+      const { id } = message;
+      ids.set(id, null);
+      // cancellation is applied here, on the whole request: the handlers need not watch for it
+      let answer$: Observable<Outgoing>;
+      try {
+        answer$ = request(message, undefined, deps);
+      } catch (error: unknown) {
+        answer$ = throwError(() => asError(error));
+      }
+      const subscription = run(answer$, () => ids.delete(id), message);
+      if (subscription) ids.set(id, subscription);
+    };
+    const cancel = (id: unknown) => {
+      const ids = idsOf(id);
+      const subscription = ids?.get(id);
+      if (!ids || !subscription) return;
+      ids.delete(id);
+      inner.delete(subscription);
+      subscription.unsubscribe();
+      endIfIdle();
+    };
+    const source = messages$.subscribe({
+      next: (message) => {
         switch (message.kind) {
           case 'parse-error':
             deps.emit({ event: 'client.invalid', reason: `not JSON: ${message.reason}`, level: 'warn' });
-            return reply(failure(null, ErrorCode.ParseError, `Parse error: ${message.reason}`));
+            subscriber.next({ message: failure(null, ErrorCode.ParseError, `Parse error: ${message.reason}`) });
+            return;
           case 'invalid':
             deps.emit({ event: 'client.invalid', reason: message.reason, level: 'warn' });
-            return reply(failure(message.id, ErrorCode.InvalidRequest, `Invalid request: ${message.reason}`));
+            subscriber.next({ message: failure(message.id, ErrorCode.InvalidRequest, `Invalid request: ${message.reason}`) });
+            return;
           case 'request': {
             const { id } = message.message;
+            const ids = idsOf(id);
             // ids map responses and cancellations back: a second request on an id still in flight would steal both
-            const key = keyOf(id);
-            if (inFlight.has(key)) return reply(failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`));
-            // cancellation is applied here, on the whole request: the handlers need not watch for it
-            return guarded(message.message, key);
+            if (!ids || ids.has(id)) {
+              subscriber.next({ message: failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`) });
+              return;
+            }
+            start(message.message, ids);
+            return;
           }
           case 'notification':
-            if (message.message.method === 'notifications/cancelled') {
-              inFlight.get(keyOf(message.message.params?.['requestId']))?.();
-              return EMPTY;
-            }
-            if (message.message.method === 'notifications/progress') {
-              deps.onClientProgress(message.message.params);
-              return EMPTY;
-            }
-            return clientNotification(message.message, deps);
+            if (message.message.method === 'notifications/cancelled') cancel(message.message.params?.['requestId']);
+            else if (message.message.method === 'notifications/progress') deps.onClientProgress(message.message.params);
+            else run(clientNotification(message.message, deps));
+            return;
           case 'response':
             deps.onClientResponse(message.message);
-            return EMPTY;
+            return;
         }
-      }),
-    );
+      },
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => {
+        inputDone = true;
+        endIfIdle();
+      },
+    });
+    return () => {
+      source.unsubscribe();
+      for (const subscription of [...inner]) subscription.unsubscribe();
+      inner.clear();
+    };
   });
 }

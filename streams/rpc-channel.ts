@@ -1,5 +1,5 @@
 /** Request/response over one backend link: fresh numeric ids, relay progress tokens, late responses dropped. */
-import { Observable, type Subscriber } from 'rxjs';
+import { Observable } from 'rxjs';
 import { NotWrittenError, OutcomeUnknownError } from './errors.js';
 import { ErrorCode, failure, parseMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
 import type { BackendLink } from './link.js';
@@ -25,8 +25,16 @@ export type Incoming =
   | { kind: 'request'; message: JsonRpcRequest }
   | { kind: 'violation'; reason: string };
 
+/** Where a request's events go: an rxjs Subscriber is one; the forwarding hot path is another, without the Observable. */
+export interface CallSink {
+  next(event: CallEvent): void;
+  /** the connection ended before the response: OutcomeUnknownError */
+  error(error: Error): void;
+  complete(): void;
+}
+
 interface Pending {
-  subscriber: Subscriber<CallEvent>;
+  sink: CallSink;
   progressToken?: string;
   passThrough?: boolean;
 }
@@ -35,7 +43,7 @@ export class RpcChannel {
   private nextId = 1;
   private nextToken = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly progress = new Map<string, Subscriber<CallEvent>>();
+  private readonly progress = new Map<string, CallSink>();
   private closedBy: Error | null = null;
 
   /** Subscribe exactly once for the life of the link: it dispatches responses and progress, and emits the rest. */
@@ -73,40 +81,51 @@ export class RpcChannel {
    */
   request(method: string, params?: Params, options: RequestOptions = {}): Observable<CallEvent> {
     return new Observable<CallEvent>((subscriber) => {
-      if (this.closedBy) {
-        subscriber.error(new NotWrittenError(this.backend));
+      const sent = this.send(method, params, subscriber, options);
+      if (typeof sent !== 'number') {
+        subscriber.error(sent);
         return undefined;
       }
-      const id = this.nextId++;
-      const entry: Pending = options.passThrough ? { subscriber, passThrough: true } : { subscriber };
-      let outParams = params;
-      const meta = params?.['_meta'];
-      if (meta && typeof meta === 'object' && 'progressToken' in meta) {
-        // the client's token may collide with another client's on this connection: use our own
-        entry.progressToken = `relay-${this.nextToken++}`;
-        outParams = { ...params, _meta: { ...meta, progressToken: entry.progressToken } };
-      }
-      let frame: string;
-      try {
-        frame = JSON.stringify(outParams === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: outParams });
-      } catch (error: unknown) {
-        subscriber.error(new Error(`the ${method} request cannot be serialized: ${error instanceof Error ? error.message : String(error)}`));
-        return undefined;
-      }
-      this.pending.set(id, entry);
-      if (entry.progressToken !== undefined) this.progress.set(entry.progressToken, subscriber);
-      if (!this.link.send(frame)) {
-        this.forget(id);
-        subscriber.error(new NotWrittenError(this.backend));
-        return undefined;
-      }
-      return () => {
-        // the spec forbids cancelling initialize; a handshake that times out closes the connection instead
-        if (this.forget(id) && !this.closedBy && method !== 'initialize') {
-          this.notify('notifications/cancelled', { requestId: id, reason: 'cancelled by mcp-relay (timeout or client cancel)' });
-        }
-      };
+      return () => this.cancel(sent, method);
     });
+  }
+
+  /**
+   * The imperative form of request(), for the per-call hot path: the request's id once written (its events then go to
+   * the sink), or the reason it was not (NotWrittenError: the backend never saw it, so sending elsewhere is safe).
+   */
+  send(method: string, params: Params | undefined, sink: CallSink, options: RequestOptions = {}): number | Error {
+    if (this.closedBy) return new NotWrittenError(this.backend);
+    const id = this.nextId++;
+    const entry: Pending = options.passThrough ? { sink, passThrough: true } : { sink };
+    let outParams = params;
+    const meta = params?.['_meta'];
+    if (meta && typeof meta === 'object' && 'progressToken' in meta) {
+      // the client's token may collide with another client's on this connection: use our own
+      entry.progressToken = `relay-${this.nextToken++}`;
+      outParams = { ...params, _meta: { ...meta, progressToken: entry.progressToken } };
+    }
+    let frame: string;
+    try {
+      frame = JSON.stringify(outParams === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: outParams });
+    } catch (error: unknown) {
+      return new Error(`the ${method} request cannot be serialized: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.pending.set(id, entry);
+    if (entry.progressToken !== undefined) this.progress.set(entry.progressToken, sink);
+    if (!this.link.send(frame)) {
+      this.forget(id);
+      return new NotWrittenError(this.backend);
+    }
+    return id;
+  }
+
+  /** Ends a request before its response (timeout, client cancel): the backend hears notifications/cancelled. */
+  cancel(id: number, method: string): void {
+    // the spec forbids cancelling initialize; a handshake that times out closes the connection instead
+    if (this.forget(id) && !this.closedBy && method !== 'initialize') {
+      this.notify('notifications/cancelled', { requestId: id, reason: 'cancelled by mcp-relay (timeout or client cancel)' });
+    }
   }
 
   notify(method: string, params?: Params): boolean {
@@ -140,8 +159,8 @@ export class RpcChannel {
     const entry = id ? this.pending.get(Number(id[1])) : undefined;
     if (!id || !entry?.passThrough || frame.includes('\n') || frame.includes('\r')) return false;
     this.forget(Number(id[1]));
-    entry.subscriber.next({ kind: 'passed', id: Number(id[1]), frame });
-    entry.subscriber.complete();
+    entry.sink.next({ kind: 'passed', id: Number(id[1]), frame });
+    entry.sink.complete();
     return true;
   }
 
@@ -159,8 +178,8 @@ export class RpcChannel {
         // a response for an id we do not own (late, cancelled, a gateway's broadcast) is dropped
         if (!entry || typeof id !== 'number') return null;
         this.forget(id);
-        entry.subscriber.next({ kind: 'response', response: parsed.message, frame });
-        entry.subscriber.complete();
+        entry.sink.next({ kind: 'response', response: parsed.message, frame });
+        entry.sink.complete();
         return null;
       }
       case 'notification': {
@@ -184,7 +203,7 @@ export class RpcChannel {
     const entries = [...this.pending.values()];
     this.pending.clear();
     this.progress.clear();
-    for (const entry of entries) entry.subscriber.error(new OutcomeUnknownError(this.backend, cause));
+    for (const entry of entries) entry.sink.error(new OutcomeUnknownError(this.backend, cause));
   }
 }
 
