@@ -2,7 +2,7 @@
 import { Observable } from 'rxjs';
 import WebSocket from 'ws';
 import { ConnectError, ConnectionClosedError } from '../streams/errors.js';
-import type { BackendLink, OpenLink } from '../streams/link.js';
+import { UNDECODED_FRAME_BYTES, type BackendLink, type Frame, type OpenLink, type UndecodedFrame } from '../streams/link.js';
 import type { BackendEntry } from '../streams/schema.js';
 
 const NO_SUBPROTOCOL = 'Server sent no subprotocol';
@@ -14,6 +14,19 @@ const describeClose = (code: number, reason: string, entry: BackendEntry, lastEr
   code === 1009 || (lastError as NodeJS.ErrnoException | null)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
     ? `a message from the backend was larger than maxMessageBytes (${entry.settings.maxMessageBytes} bytes)`
     : (lastError?.message ?? reason);
+
+/** the ends of the frame as text: latin1 maps every ASCII byte to itself, and only ASCII is looked for there */
+const ENDS = 64;
+
+function undecoded(bytes: Buffer): UndecodedFrame {
+  return {
+    bytes,
+    head: bytes.toString('latin1', 0, ENDS),
+    tail: bytes.toString('latin1', bytes.length - ENDS),
+    includes: (ascii) => bytes.includes(ascii, 0, 'latin1'),
+    text: () => bytes.toString(),
+  };
+}
 
 interface OpenLinkState {
   /** a ping is out and its pong has not come back: the peer is presumed dead */
@@ -35,9 +48,12 @@ function linkFor(socket: WebSocket, entry: BackendEntry, state: OpenLinkState): 
     });
   };
   socket.on('error', (error) => (lastError = error));
-  const frames$ = new Observable<string>((subscriber) => {
+  const frames$ = new Observable<Frame>((subscriber) => {
     const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
-      if (!isBinary) subscriber.next(data.toString());
+      if (isBinary) return;
+      // binaryType is the default, nodebuffer: a Buffer, never copied here
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      subscriber.next(bytes.length >= UNDECODED_FRAME_BYTES ? undecoded(bytes) : bytes.toString());
     };
     const onClose = (code: number, reason: Buffer) => {
       subscriber.error(new ConnectionClosedError(entry.name, code, describeClose(code, reason.toString(), entry, lastError)));

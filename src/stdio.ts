@@ -1,6 +1,7 @@
 /** Newline-delimited JSON-RPC over a byte stream: lines in, lines out. Streams are injected so tests hand in their own. */
 import { Observable } from 'rxjs';
 import type { Readable, Writable } from 'node:stream';
+import type { ClientLine } from '../streams/client-output.js';
 
 /** Lines of the input; completes when it ends. A trailing \r (CRLF clients) is dropped. */
 export function lines$(input: Readable): Observable<string> {
@@ -45,15 +46,23 @@ export function lines$(input: Readable): Observable<string> {
 /**
  * Writes lines to the output, joining every line produced in the same turn of the event loop into one write:
  * stdout on a pipe is synchronous on Linux, so a write per message is a system call per message under load.
+ * A line in parts (a large frame's bytes, then its id) goes out as those parts, after whatever text came before it.
  */
-export function lineWriter(output: Writable): (line: string) => void {
+export function lineWriter(output: Writable): (line: ClientLine) => void {
   let pending: string[] = [];
   const flush = () => {
+    if (pending.length === 0) return;
     const batch = pending;
     pending = [];
     output.write(batch.length === 1 ? `${batch[0]}\n` : `${batch.join('\n')}\n`);
   };
   return (line) => {
-    if (pending.push(line) === 1) queueMicrotask(flush);
+    if (typeof line === 'string') {
+      if (pending.push(line) === 1) queueMicrotask(flush);
+      return;
+    }
+    flush();
+    for (const part of line) output.write(part);
+    output.write('\n');
   };
 }

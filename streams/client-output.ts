@@ -1,10 +1,16 @@
 /** Outgoing messages to the client, serialized; one over the client's limit is replaced by an error that explains it. */
 import { ErrorCode, failure, success, type JsonRpcMessage } from './jsonrpc.js';
 
+/**
+ * One line for the client, without its newline: text, or parts written in order (a large backend frame passed on as
+ * the bytes it arrived in, then the client's id as text), so 8 MB is never decoded and encoded back.
+ */
+export type ClientLine = string | readonly (string | Uint8Array)[];
+
 export interface Outgoing {
   message: JsonRpcMessage;
   /** the message already serialized (a backend's own frame with the client's id): used instead of JSON.stringify */
-  line?: string;
+  line?: ClientLine;
   /** set on tools/call responses, so an oversized one can say where it came from */
   backend?: string;
   tool?: string;
@@ -18,7 +24,15 @@ export function byteLength(text: string, limit: number): number {
   return encoder.encode(text).length;
 }
 
-export type Serialized = { line: string } | { line: string; oversized: { bytes: number; limit: number; outgoing: Outgoing } } | { dropped: { bytes: number; limit: number; outgoing: Outgoing } };
+/** the line's UTF-8 size: bytes count as themselves */
+function lineBytes(line: ClientLine, limit: number): number {
+  if (typeof line === 'string') return byteLength(line, limit);
+  let bytes = 0;
+  for (const part of line) bytes += typeof part === 'string' ? byteLength(part, limit) : part.length;
+  return bytes;
+}
+
+export type Serialized = { line: ClientLine } | { line: ClientLine; oversized: { bytes: number; limit: number; outgoing: Outgoing } } | { dropped: { bytes: number; limit: number; outgoing: Outgoing } };
 
 /** A message that cannot be serialized (nested deep enough to overflow the stack) becomes an error, never a crash. */
 function stringify(outgoing: Outgoing): string {
@@ -39,7 +53,7 @@ function stringify(outgoing: Outgoing): string {
 export function serializeForClient(outgoing: Outgoing, limit: number): Serialized {
   const line = outgoing.line ?? stringify(outgoing);
   if (line === '') return { dropped: { bytes: 0, limit, outgoing } };
-  const bytes = byteLength(line, limit);
+  const bytes = lineBytes(line, limit);
   if (bytes <= limit) return { line };
   const { message } = outgoing;
   const oversized = { bytes, limit, outgoing };

@@ -8,7 +8,7 @@ import type { EmitEvent, RelayEvent } from './events.js';
 import { ErrorCode, failure, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
 import type { Outgoing } from './client-output.js';
 import type { CallEvent, CallSink } from './rpc-channel.js';
-import { spliceResponseId } from './splice-id.js';
+import { spliceResponseId, spliceUndecodedId } from './splice-id.js';
 
 export interface CallDeps {
   states$: Observable<BackendStates>;
@@ -175,9 +175,10 @@ class ForwardedCall implements CallSink {
     const { backend, tool } = this.target;
     if (event.kind === 'passed') {
       // a large success result, never parsed: the backend's frame goes on with the client's id
-      this.outcome = event.frame.includes('"isError":true') ? 'tool-error' : 'ok';
-      const passed = spliceResponseId(event.frame, event.id, request.id);
-      if (passed === null) return { message: { ...(JSON.parse(event.frame) as JsonRpcResponse), id: request.id }, backend, tool };
+      const { frame } = event;
+      this.outcome = frame.includes('"isError":true') ? 'tool-error' : 'ok';
+      const passed = typeof frame === 'string' ? spliceResponseId(frame, event.id, request.id) : spliceUndecodedId(frame, event.id, request.id);
+      if (passed === null) return { message: { ...(JSON.parse(typeof frame === 'string' ? frame : frame.text()) as JsonRpcResponse), id: request.id }, backend, tool };
       return { message: { jsonrpc: '2.0', id: request.id, result: {} }, line: passed, backend, tool };
     }
     const response = event.response;

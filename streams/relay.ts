@@ -30,7 +30,7 @@ import { declaredToBackends, toClient } from './inbound.js';
 import { buildOffers } from './offers.js';
 import { ServerRequests } from './server-requests.js';
 import { replayClientSetup, type ClientSetup } from './session-replay.js';
-import { serializeForClient, type Outgoing } from './client-output.js';
+import { serializeForClient, type ClientLine, type Outgoing } from './client-output.js';
 import { configState, type ConfigInput } from './config.js';
 import { canonicalJson } from './diff.js';
 import { backendEvents, catalogueEvents, type EmitEvent } from './events.js';
@@ -63,9 +63,9 @@ const replayLatest = <T>() => shareReplay<T>({ bufferSize: 1, refCount: true });
 const sameEntries = (a: readonly BackendEntry[], b: readonly BackendEntry[]): boolean => canonicalJson(a) === canonicalJson(b);
 
 /** Outbound lines for the client's stdout; completes when the client's input ends. Each subscription is a fresh graph. */
-export const relay = (deps: RelayDeps): Observable<string> => defer(() => buildRelay(deps));
+export const relay = (deps: RelayDeps): Observable<ClientLine> => defer(() => buildRelay(deps));
 
-function buildRelay(deps: RelayDeps): Observable<string> {
+function buildRelay(deps: RelayDeps): Observable<ClientLine> {
   const { emit } = deps;
   const config$ = deps.configInput$.pipe(
     configState(deps.file, deps.env),
@@ -212,7 +212,7 @@ function buildRelay(deps: RelayDeps): Observable<string> {
       if (over) emit({ event: 'client.oversized', bytes: over.bytes, limit: over.limit, backend: over.outgoing.backend, tool: over.outgoing.tool, dropped: 'dropped' in serialized, level: 'warn' });
       return 'line' in serialized ? serialized.line : null;
     }),
-    filter((line): line is string => line !== null),
+    filter((line): line is ClientLine => line !== null),
   );
 
   return merge(limit$, events$, replayed$, lines$).pipe(takeUntil(end$));

@@ -2,14 +2,14 @@
 import { Observable } from 'rxjs';
 import { NotWrittenError, OutcomeUnknownError } from './errors.js';
 import { ErrorCode, failure, parseMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
-import type { BackendLink } from './link.js';
+import { UNDECODED_FRAME_BYTES, type BackendLink, type Frame, type UndecodedFrame } from './link.js';
 
 /** `frame` is the response exactly as the backend sent it: the client's line can be made from it without re-serializing */
 export type CallEvent =
   | { kind: 'progress'; params: Params }
   | { kind: 'response'; response: JsonRpcResponse; frame?: string }
-  /** a large success response passed on unparsed: only its frame and id are known */
-  | { kind: 'passed'; id: number; frame: string };
+  /** a large success response passed on unparsed (and, from a transport that leaves it so, undecoded): only its frame and id are known */
+  | { kind: 'passed'; id: number; frame: string | UndecodedFrame };
 
 export interface RequestOptions {
   /** the caller only forwards the response: a large success frame may skip JSON.parse (see passThrough) */
@@ -17,7 +17,7 @@ export interface RequestOptions {
 }
 
 /** below this a frame is parsed anyway: parsing is cheap, and small results are where the fields are read */
-const PASS_THROUGH_BYTES = 256 * 1024;
+const PASS_THROUGH_BYTES = UNDECODED_FRAME_BYTES;
 const TRAILING_ID = /,"id":(\d{1,15})\}$/;
 
 export type Incoming =
@@ -153,9 +153,11 @@ export class RpcChannel {
    * A large success response to a pass-through request, recognised without parsing: it starts with a top-level
    * "result" and ends with our numeric id as its last member (the TypeScript SDK's layout), and has no raw line break.
    */
-  private passedThrough(frame: string): boolean {
-    if (frame.length < PASS_THROUGH_BYTES || !frame.startsWith('{"result":')) return false;
-    const id = TRAILING_ID.exec(frame.slice(-24));
+  private passedThrough(frame: Frame): boolean {
+    const text = typeof frame === 'string';
+    if (text ? frame.length < PASS_THROUGH_BYTES : frame.bytes.length < PASS_THROUGH_BYTES) return false;
+    if (!(text ? frame : frame.head).startsWith('{"result":')) return false;
+    const id = TRAILING_ID.exec(text ? frame.slice(-24) : frame.tail);
     const entry = id ? this.pending.get(Number(id[1])) : undefined;
     if (!id || !entry?.passThrough || frame.includes('\n') || frame.includes('\r')) return false;
     this.forget(Number(id[1]));
@@ -164,8 +166,9 @@ export class RpcChannel {
     return true;
   }
 
-  private dispatch(frame: string): Incoming | null {
-    if (this.passedThrough(frame)) return null;
+  private dispatch(received: Frame): Incoming | null {
+    if (this.passedThrough(received)) return null;
+    const frame = typeof received === 'string' ? received : received.text();
     const parsed = parseMessage(frame);
     switch (parsed.kind) {
       case 'parse-error':
@@ -196,6 +199,7 @@ export class RpcChannel {
         return { kind: 'request', message: parsed.message };
     }
   }
+
 
   private close(cause: Error): void {
     if (this.closedBy) return;

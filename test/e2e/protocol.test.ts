@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startBackend, type RunningBackend } from '../fixtures/mcp-ws-backend.js';
+import type { FixtureTool } from '../fixtures/mcp-ws-backend.js';
 import { bigTool, echoTool, richTool, slowTool } from '../fixtures/tools.js';
 import { backendsYaml, configFile, eventually, INITIALIZE, RELAY_MAIN, startRawRelay, type RawRelay } from './relay-process.js';
 
@@ -27,13 +28,26 @@ async function callDirect(url: string, name: string, args: Record<string, unknow
   return response;
 }
 
+/** A result over the size the relay passes on undecoded (256 KiB), with multi-byte text and fields the relay never heard of. */
+function largeRichTool(name: string): FixtureTool {
+  return {
+    definition: { name, description: 'a large result, isError when asked', inputSchema: { type: 'object' } },
+    handler: (args) => ({
+      content: [{ type: 'text', text: `é✓${'ü'.repeat(400_000)}🙂` }],
+      structuredContent: { lines: Array.from({ length: 2_000 }, (_, i) => `line ${i}`) },
+      _meta: { 'vendor/trace': 'abc' },
+      ...(args['fail'] === true ? { isError: true } : {}),
+    }),
+  };
+}
+
 describe('stdio protocol with a raw peer', () => {
   let backend: RunningBackend;
   let file: string;
   let relay: RawRelay;
 
   beforeAll(async () => {
-    backend = await startBackend({ name: 'rich', tools: [richTool('rich_tool'), echoTool('echo'), bigTool('huge', 11 * 1024 * 1024), slowTool('slow', 60_000)] });
+    backend = await startBackend({ name: 'rich', tools: [richTool('rich_tool'), echoTool('echo'), bigTool('huge', 11 * 1024 * 1024), slowTool('slow', 60_000), largeRichTool('large_rich')] });
     file = configFile(backendsYaml([{ name: 'rich', url: backend.url }])).file;
   });
   afterEach(async () => relay?.stop());
@@ -109,6 +123,23 @@ describe('stdio protocol with a raw peer', () => {
     // the connection survives: the next call works
     const echo = await relay.request(3, 'tools/call', { name: 'echo', arguments: { ok: true } });
     expect(echo['result']).toMatchObject({ content: [{ type: 'text', text: 'echo:{"ok":true}' }] });
+  });
+
+  it('passes a large result on as the backend sent it (undecoded on the way), under the client id, and logs its outcome', async () => {
+    relay = startRawRelay(['--config', file]);
+    await relay.request(1, 'initialize', INITIALIZE);
+    const direct = await callDirect(backend.url, 'large_rich', {});
+    const viaRelay = await relay.request('large-1', 'tools/call', { name: 'large_rich', arguments: {} });
+    expect(Buffer.byteLength(JSON.stringify(viaRelay))).toBeGreaterThan(800_000);
+    expect(viaRelay).toEqual({ ...direct, id: 'large-1' });
+    const failed = await relay.request(3, 'tools/call', { name: 'large_rich', arguments: { fail: true } });
+    expect(failed['result']).toMatchObject({ isError: true, _meta: { 'vendor/trace': 'abc' } });
+    await eventually(() => {
+      const outcomes = relay.events.filter((event) => event.event === 'call.done' && event['tool'] === 'large_rich').map((event) => event['outcome']);
+      expect(outcomes).toEqual(['ok', 'tool-error']);
+    });
+    // the line after it is whole too
+    expect((await relay.request(4, 'ping'))['result']).toEqual({});
   });
 
   // "within 2 s" is the issue's own requirement for a client that goes away, so it is asserted here

@@ -72,7 +72,7 @@ function drive(entry: BackendEntry): Driven {
   const opened: BackendLink = link;
   subscriptions.push(
     opened.frames$.subscribe({
-      next: (frame) => messages.push(JSON.parse(frame) as Message),
+      next: (frame) => messages.push(JSON.parse(typeof frame === 'string' ? frame : frame.text()) as Message),
       error: (error: unknown) => (failure = error),
     }),
   );

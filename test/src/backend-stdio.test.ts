@@ -85,7 +85,7 @@ async function open(entry = stdioEntry()) {
   cleanups.push(stop);
   const frames: string[] = [];
   let closedBy: unknown = null;
-  const framesSubscription = link.frames$.subscribe({ next: (frame) => frames.push(frame), error: (error: unknown) => (closedBy = error) });
+  const framesSubscription = link.frames$.subscribe({ next: (frame) => frames.push(typeof frame === 'string' ? frame : frame.text()), error: (error: unknown) => (closedBy = error) });
   cleanups.push(() => framesSubscription.unsubscribe());
   const channel = new RpcChannel(entry.name, link);
   const incomingSubscription = channel.incoming$.subscribe({ error: () => {} });

@@ -2,7 +2,7 @@
 import { PassThrough } from 'node:stream';
 import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { lines$ } from '../../src/stdio.js';
+import { lineWriter, lines$ } from '../../src/stdio.js';
 
 async function framed(chunks: Array<string | Buffer>): Promise<string[]> {
   const input = new PassThrough();
@@ -35,5 +35,20 @@ describe('lines$', () => {
     const bytes = Buffer.from('{"city":"Zürich ☃"}\n');
     const cut = bytes.indexOf(0xe2) + 1; // inside the snowman's three bytes
     expect(await framed([bytes.subarray(0, cut), bytes.subarray(cut)])).toEqual(['{"city":"Zürich ☃"}']);
+  });
+});
+
+describe('lineWriter', () => {
+  it('writes text lines of one turn together, and a line in parts after the text before it, in order', async () => {
+    const output = new PassThrough();
+    const chunks: Buffer[] = [];
+    output.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const write = lineWriter(output);
+    write('{"a":1}');
+    write('{"b":2}');
+    write([new TextEncoder().encode('{"result":{"t":"ü"},'), '"id":3}']);
+    write('{"c":4}');
+    await new Promise((done) => setImmediate(done));
+    expect(Buffer.concat(chunks).toString()).toBe('{"a":1}\n{"b":2}\n{"result":{"t":"ü"},"id":3}\n{"c":4}\n');
   });
 });

@@ -42,3 +42,18 @@ describe('serializeForClient', () => {
     expect(byteLength('abc', 100)).toBe(3);
   });
 });
+
+describe('serializeForClient, a line in parts', () => {
+  const bytes = new TextEncoder().encode(`{"result":{"text":"${'é'.repeat(300)}"},"jsonrpc":"2.0",`);
+  const outgoing = { message: { jsonrpc: '2.0' as const, id: 'c1', result: {} }, line: [bytes, '"id":"c1"}'], backend: 'files', tool: 'read' };
+
+  it('passes the parts on as they are when under the limit', () => {
+    expect(serializeForClient(outgoing, 1_000)).toEqual({ line: outgoing.line });
+  });
+
+  it('counts the bytes as bytes (600 for 300 é), and replaces the line when over the limit', () => {
+    const serialized = serializeForClient(outgoing, 620);
+    expect('oversized' in serialized && serialized.oversized.bytes).toBe(bytes.length + '"id":"c1"}'.length);
+    expect(JSON.parse((serialized as { line: string }).line)).toMatchObject({ id: 'c1', result: { isError: true } });
+  });
+});

@@ -4,7 +4,8 @@ import { TestScheduler } from 'rxjs/testing';
 import { expect } from 'vitest';
 import { initialBackendState, type BackendState } from '../../streams/backend-state.js';
 import type { BackendSession } from '../../streams/connection.js';
-import type { BackendLink } from '../../streams/link.js';
+import type { BackendLink, Frame as LinkFrame, UndecodedFrame } from '../../streams/link.js';
+import type { ClientLine } from '../../streams/client-output.js';
 import { RpcChannel } from '../../streams/rpc-channel.js';
 import { DEFAULT_SETTINGS, type BackendEntry, type BackendSettings } from '../../streams/schema.js';
 
@@ -49,7 +50,7 @@ export const states = (...list: BackendState[]): Map<string, BackendState> => ne
 export type Frame = Record<string, unknown>;
 
 /** A link whose inbound frames the test scripts (marbles) and whose outbound frames are recorded. */
-export function scriptedLink(frames$: Observable<string>, accept: (frame: Frame) => boolean = () => true): { link: BackendLink; sent: Frame[] } {
+export function scriptedLink(frames$: Observable<LinkFrame>, accept: (frame: Frame) => boolean = () => true): { link: BackendLink; sent: Frame[] } {
   const sent: Frame[] = [];
   const link: BackendLink = {
     frames$,
@@ -144,4 +145,24 @@ export function fakeBackends(
       return found.backend;
     },
   };
+}
+
+/** An undecoded frame as a transport hands it over, built the slow pure way (src/backend-ws.ts uses Buffer). */
+export function undecodedFrame(text: string): UndecodedFrame {
+  const bytes = new TextEncoder().encode(text);
+  const latin1 = (part: Uint8Array) => String.fromCharCode(...part);
+  return {
+    bytes,
+    head: latin1(bytes.subarray(0, 64)),
+    tail: latin1(bytes.subarray(Math.max(0, bytes.length - 64))),
+    includes: (ascii) => text.includes(ascii),
+    text: () => new TextDecoder().decode(bytes),
+  };
+}
+
+/** a client line as the client reads it: parts joined and decoded */
+export function lineText(line: ClientLine): string {
+  if (typeof line === 'string') return line;
+  const decoder = new TextDecoder();
+  return line.map((part) => (typeof part === 'string' ? part : decoder.decode(part))).join('');
 }

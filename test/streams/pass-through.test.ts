@@ -1,7 +1,9 @@
 // Large success results are passed on without JSON.parse when the caller only forwards them.
 import { describe, expect, it } from 'vitest';
 import { RpcChannel, type CallEvent } from '../../streams/rpc-channel.js';
-import { scheduler, scriptedLink } from './helpers.js';
+import type { ClientLine } from '../../streams/client-output.js';
+import { spliceUndecodedId } from '../../streams/splice-id.js';
+import { lineText, scheduler, scriptedLink, undecodedFrame } from './helpers.js';
 
 const big = 'x'.repeat(300 * 1024);
 /** the TypeScript SDK's layout: result first, id last */
@@ -38,5 +40,37 @@ describe('pass-through of large results', () => {
 
   it('drops a large frame for an id it does not own, as it does small ones', () => {
     expect(answer(sdkFrame(9, big), true)).toEqual([]);
+  });
+});
+
+describe('pass-through of large results left undecoded by the transport', () => {
+  function answerUndecoded(frameText: string): CallEvent[] {
+    const events: CallEvent[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const fake = scriptedLink(hot('5ms f', { f: undecodedFrame(frameText) }));
+      const channel = new RpcChannel('alpha', fake.link);
+      expectObservable(channel.incoming$).toBe('');
+      channel.request('tools/call', { name: 'big' }, { passThrough: true }).subscribe((event) => events.push(event));
+    });
+    return events;
+  }
+
+  it('hands the bytes on, never decoded, and the caller splices the client id after them', () => {
+    const frameText = sdkFrame(1, `é${big}✓`);
+    const events = answerUndecoded(frameText);
+    expect(events).toEqual([{ kind: 'passed', id: 1, frame: expect.objectContaining({ head: expect.stringMatching(/^\{"result":/) }) }]);
+    const passed = events[0] as Extract<CallEvent, { kind: 'passed' }>;
+    if (typeof passed.frame === 'string') throw new Error('decoded');
+    const line = spliceUndecodedId(passed.frame, 1, 'client-9');
+    expect(line).not.toBeNull();
+    expect(JSON.parse(lineText(line as ClientLine))).toEqual({ ...(JSON.parse(frameText) as object), id: 'client-9' });
+  });
+
+  it('decodes and parses what it cannot pass on as is: errors, other layouts, raw line breaks', () => {
+    expect(answerUndecoded(`{"error":{"code":1,"message":"${big}"},"jsonrpc":"2.0","id":1}`)).toEqual([
+      { kind: 'response', response: { jsonrpc: '2.0', id: 1, error: { code: 1, message: big } }, frame: expect.any(String) },
+    ]);
+    expect(answerUndecoded(`{"jsonrpc":"2.0","id":1,"result":{"text":"${big}"}}`)[0]?.kind).toBe('response');
+    expect(answerUndecoded(`{"result":{"text":"${big}"},\n"jsonrpc":"2.0","id":1}`)[0]?.kind).toBe('response');
   });
 });

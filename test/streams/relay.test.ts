@@ -69,7 +69,7 @@ describe('relay: notifications/tools/list_changed', () => {
         events,
       );
       // prettier-ignore
-      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out) as unknown)), '1s !').toBe('-a-b 46ms c 99ms d 49ms |', {
+      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out as string) as unknown)), '1s !').toBe('-a-b 46ms c 99ms d 49ms |', {
         a: initialized,
         b: listed(2, first),
         c: listChanged,
@@ -97,7 +97,7 @@ describe('relay: notifications/tools/list_changed', () => {
       testScheduler.schedule(() => fakes.latest('alpha').changeTools(first), 60);
       const deps = relayDeps({ configInput$: cold('c', { c: text(CONFIG) }), lines$: hot('-inl 96ms |', client), openLink: fakes.openLink }, events);
       // prettier-ignore
-      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out) as unknown)), '1s !').toBe('-a-b 16ms c 19ms d 59ms |', {
+      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out as string) as unknown)), '1s !').toBe('-a-b 16ms c 19ms d 59ms |', {
         a: initialized,
         b: listed(2, first),
         c: listChanged,
@@ -115,7 +115,7 @@ describe('relay: notifications/tools/list_changed', () => {
       const configInput$ = cold('a 29ms b 29ms c', { a: text(CONFIG), b: text(withBeta), c: text(betaMoved) });
       const deps = relayDeps({ configInput$, lines$: hot('-inl 96ms |', client), openLink: fakes.openLink }, events);
       // prettier-ignore
-      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out) as unknown)), '1s !').toBe('-a-b 26ms c 69ms |', {
+      expectObservable(relay(deps).pipe(map((out) => JSON.parse(out as string) as unknown)), '1s !').toBe('-a-b 26ms c 69ms |', {
         a: initialized,
         b: listed(2, [tool('alpha-tool')]),
         c: listChanged,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { spliceResponseId } from '../../streams/splice-id.js';
+import type { ClientLine } from '../../streams/client-output.js';
+import { spliceResponseId, spliceUndecodedId } from '../../streams/splice-id.js';
+import { lineText, undecodedFrame } from './helpers.js';
 
 describe('spliceResponseId', () => {
   it('swaps a trailing id (the TypeScript SDK layout) for the client id, leaving every other byte as sent', () => {
@@ -24,5 +26,21 @@ describe('spliceResponseId', () => {
   it('never passes on a frame with a raw line break: it would split the client line', () => {
     expect(spliceResponseId('{\n"result":{},"jsonrpc":"2.0","id":3}', 3, 'c')).toBeNull();
     expect(spliceResponseId('{"result":{},\r\n"jsonrpc":"2.0","id":3}', 3, 'c')).toBeNull();
+  });
+});
+
+describe('spliceUndecodedId', () => {
+  it('keeps every byte before the trailing id and writes the client id after them', () => {
+    const frame = '{"result":{"content":[{"type":"text","text":"ü ✓ 7}"}]},"jsonrpc":"2.0","id":7}';
+    const line = spliceUndecodedId(undecodedFrame(frame), 7, 'c-1');
+    expect(line).toHaveLength(2);
+    expect(lineText(line as ClientLine)).toBe(frame.replace(/"id":7\}$/, '"id":"c-1"}'));
+  });
+
+  it('gives up on another id, another layout or a raw line break', () => {
+    expect(spliceUndecodedId(undecodedFrame('{"result":{},"jsonrpc":"2.0","id":8}'), 7, 'c')).toBeNull();
+    expect(spliceUndecodedId(undecodedFrame('{"jsonrpc":"2.0","id":7,"result":{}}'), 7, 'c')).toBeNull();
+    expect(spliceUndecodedId(undecodedFrame('{"result":{},\n"jsonrpc":"2.0","id":7}'), 7, 'c')).toBeNull();
+    expect(spliceUndecodedId(undecodedFrame('{"result":{},"jsonrpc":"2.0","xid":7}'), 7, 'c')).toBeNull();
   });
 });
