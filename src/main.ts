@@ -49,10 +49,8 @@ function main(): void {
     log.emit({ event: 'relay.stop', reason, level: 'info' });
     subscription.unsubscribe();
     written.complete();
-    setTimeout(() => {
-      log.flush();
-      process.exit();
-    }, 50).unref();
+    // the log's last lines may still be in flight: exit once they have landed (or at the deadline below)
+    setTimeout(() => void log.close().then(() => process.exit()), 50).unref();
     setTimeout(() => process.exit(), EXIT_DEADLINE_MS).unref();
   };
 

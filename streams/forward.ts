@@ -1,5 +1,5 @@
 /** One client request to its backend (tools/call, resources/read, prompts/get, ...): wait for the connection, send once, time out, map ids and progress tokens back. */
-import { asyncScheduler, filter, map, Observable, switchMap, take, takeUntil, tap, throwError, timeout, TimeoutError, Subscription, type SchedulerAction, type Subscriber } from 'rxjs';
+import { filter, map, Observable, switchMap, take, takeUntil, tap, throwError, timeout, TimeoutError, Subscription, type Subscriber } from 'rxjs';
 import type { BackendSession } from './connection.js';
 import { DEFAULT_SETTINGS } from './schema.js';
 import type { BackendStates } from './backends.js';
@@ -46,16 +46,10 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
   return deps.cancelled$ ? call$.pipe(takeUntil(deps.cancelled$(request.id))) : call$;
 }
 
-const PASS_THROUGH = { passThrough: true };
-
-/** the timer's work: a module-level function with the call as its state, so arming the clock allocates no closure */
-function onTimeout(this: SchedulerAction<ForwardedCall>, call?: ForwardedCall): void {
-  call?.timedOut();
-}
 
 /**
  * One forwarded request, written by hand because it runs once per call: a connected backend gets the request at once,
- * with one timer (timeout({ each }): progress restarts it) and no operator chain. A backend that is not connected (or a
+ * with no operator chain and no timer of its own (the channel's deadlines time it out, progress restarting the clock). A backend that is not connected (or a
  * socket that died before the write) takes the slow path: wait up to connectWaitMs for a session, kicking the backoff
  * once, and send there; a request never written is sent again once, the only case where that is safe.
  */
@@ -66,7 +60,6 @@ class ForwardedCall implements CallSink {
   private session: BackendSession | null = null;
   private backendId = 0;
   private timeoutMs: number = DEFAULT_SETTINGS.timeoutMs;
-  private clock: Subscription | null = null;
   /** the slow path's wait for a session */
   private waiting: Subscription | null = null;
   /** a session the request could not be written to (or that died): the wait looks past it */
@@ -93,11 +86,10 @@ class ForwardedCall implements CallSink {
   /** false when the request was not written (the session is closing): nothing reached the backend */
   private sendOn(session: BackendSession, timeoutMs: number): boolean {
     this.timeoutMs = timeoutMs;
-    const sent = session.channel.send(this.request.method, this.target.params, this, PASS_THROUGH);
+    const sent = session.channel.send(this.request.method, this.target.params, this, { passThrough: true, timeoutMs });
     if (typeof sent === 'number') {
       this.session = session;
       this.backendId = sent;
-      this.arm();
       return true;
     }
     if (sent instanceof NotWrittenError) return false;
@@ -105,26 +97,14 @@ class ForwardedCall implements CallSink {
     return true;
   }
 
-  private arm(): void {
-    this.clock?.unsubscribe();
-    this.clock = asyncScheduler.schedule(onTimeout, this.timeoutMs, this);
-  }
-
-  private stopClock(): void {
-    this.clock?.unsubscribe();
-    this.clock = null;
-  }
-
   /** the response or a progress notification, from the channel */
   next(event: CallEvent): void {
     if (event.kind === 'progress') {
-      this.arm();
       const meta = this.target.params['_meta'] as Params | undefined;
       this.subscriber.next({ message: notification('notifications/progress', { ...event.params, progressToken: meta?.['progressToken'] }) });
       return;
     }
     this.backendId = 0;
-    this.stopClock();
     this.subscriber.next(this.answer(event));
   }
 
@@ -132,22 +112,14 @@ class ForwardedCall implements CallSink {
     this.subscriber.complete();
   }
 
-  /** the connection ended with the request in flight */
+  /** the connection ended with the request in flight, or the request timed out (the channel cancelled it) */
   error(error: Error): void {
     this.backendId = 0;
-    this.stopClock();
     this.fail(error);
-  }
-
-  timedOut(): void {
-    this.clock = null;
-    this.cancelOnBackend();
-    this.fail(new TimeoutError());
   }
 
   /** teardown: whatever ended the call (answer, failure, client cancel), nothing of it is left running */
   unsubscribe(): void {
-    this.stopClock();
     this.waiting?.unsubscribe();
     this.waiting = null;
     this.cancelOnBackend();

@@ -1,5 +1,6 @@
 /** Request/response over one backend link: fresh numeric ids, relay progress tokens, late responses dropped. */
-import { Observable } from 'rxjs';
+import { Observable, TimeoutError } from 'rxjs';
+import { Deadlines } from './deadlines.js';
 import { NotWrittenError, OutcomeUnknownError } from './errors.js';
 import { ErrorCode, failure, parseMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
 import { UNDECODED_FRAME_BYTES, type BackendLink, type Frame, type UndecodedFrame } from './link.js';
@@ -14,6 +15,11 @@ export type CallEvent =
 export interface RequestOptions {
   /** the caller only forwards the response: a large success frame may skip JSON.parse (see passThrough) */
   passThrough?: boolean;
+  /**
+   * no response within this long after the request (or its last progress) ends it: the backend hears
+   * notifications/cancelled and the sink gets a TimeoutError. One timer per connection serves every call.
+   */
+  timeoutMs?: number;
 }
 
 /** below this a frame is parsed anyway: parsing is cheap, and small results are where the fields are read */
@@ -35,15 +41,20 @@ export interface CallSink {
 
 interface Pending {
   sink: CallSink;
+  method: string;
   progressToken?: string;
   passThrough?: boolean;
+  timeoutMs?: number;
 }
 
 export class RpcChannel {
   private nextId = 1;
   private nextToken = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly progress = new Map<string, CallSink>();
+  /** relay progress token -> the request's id */
+  private readonly progress = new Map<string, number>();
+  /** one queue per timeout length (in practice one: the backend's timeoutMs) */
+  private readonly deadlines = new Map<number, Deadlines<number>>();
   private closedBy: Error | null = null;
 
   /** Subscribe exactly once for the life of the link: it dispatches responses and progress, and emits the rest. */
@@ -97,7 +108,8 @@ export class RpcChannel {
   send(method: string, params: Params | undefined, sink: CallSink, options: RequestOptions = {}): number | Error {
     if (this.closedBy) return new NotWrittenError(this.backend);
     const id = this.nextId++;
-    const entry: Pending = options.passThrough ? { sink, passThrough: true } : { sink };
+    const entry: Pending = { sink, method };
+    if (options.passThrough) entry.passThrough = true;
     let outParams = params;
     const meta = params?.['_meta'];
     if (meta && typeof meta === 'object' && 'progressToken' in meta) {
@@ -112,10 +124,14 @@ export class RpcChannel {
       return new Error(`the ${method} request cannot be serialized: ${error instanceof Error ? error.message : String(error)}`);
     }
     this.pending.set(id, entry);
-    if (entry.progressToken !== undefined) this.progress.set(entry.progressToken, sink);
+    if (entry.progressToken !== undefined) this.progress.set(entry.progressToken, id);
     if (!this.link.send(frame)) {
       this.forget(id);
       return new NotWrittenError(this.backend);
+    }
+    if (options.timeoutMs !== undefined) {
+      entry.timeoutMs = options.timeoutMs;
+      this.deadlinesFor(options.timeoutMs).arm(id);
     }
     return id;
   }
@@ -146,7 +162,25 @@ export class RpcChannel {
     if (!entry) return false;
     this.pending.delete(id);
     if (entry.progressToken !== undefined) this.progress.delete(entry.progressToken);
+    if (entry.timeoutMs !== undefined) this.deadlines.get(entry.timeoutMs)?.delete(id);
     return true;
+  }
+
+  private deadlinesFor(ms: number): Deadlines<number> {
+    let queue = this.deadlines.get(ms);
+    if (!queue) {
+      queue = new Deadlines<number>(ms, (id) => this.expire(id));
+      this.deadlines.set(ms, queue);
+    }
+    return queue;
+  }
+
+  /** a request's timeout: cancelled on the backend, a TimeoutError for its sink */
+  private expire(id: number): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.cancel(id, entry.method);
+    entry.sink.error(new TimeoutError());
   }
 
   /**
@@ -189,8 +223,10 @@ export class RpcChannel {
         const { message } = parsed;
         if (message.method === 'notifications/progress') {
           const token = message.params?.['progressToken'];
-          const owner = typeof token === 'string' ? this.progress.get(token) : undefined;
-          owner?.next({ kind: 'progress', params: message.params ?? {} });
+          const id = typeof token === 'string' ? this.progress.get(token) : undefined;
+          const owner = id === undefined ? undefined : this.pending.get(id);
+          if (id !== undefined && owner?.timeoutMs !== undefined) this.deadlinesFor(owner.timeoutMs).arm(id);
+          owner?.sink.next({ kind: 'progress', params: message.params ?? {} });
           return null;
         }
         return { kind: 'notification', message };
@@ -207,6 +243,7 @@ export class RpcChannel {
     const entries = [...this.pending.values()];
     this.pending.clear();
     this.progress.clear();
+    for (const queue of this.deadlines.values()) queue.clear();
     for (const entry of entries) entry.sink.error(new OutcomeUnknownError(this.backend, cause));
   }
 }
