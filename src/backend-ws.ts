@@ -35,17 +35,28 @@ interface OpenLinkState {
 
 function linkFor(socket: WebSocket, entry: BackendEntry, state: OpenLinkState): BackendLink {
   let lastError: Error | null = null;
-  // frames sent in the same turn of the event loop leave in one write (ws's own socket, not public API but stable)
+  // The first frame of a turn of the event loop leaves at once (a lone call must not wait for the end of the turn:
+  // that cost a sequential call 20 us); the frames after it in the same turn are corked and leave in one write
+  // at its end (ws's own socket: not public API, but stable).
   const tcp = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  let sentThisTurn = false;
   let corked = false;
-  const cork = () => {
+  const endTurn = () => {
+    sentThisTurn = false;
+    if (corked) {
+      corked = false;
+      tcp?.uncork();
+    }
+  };
+  const beforeSend = () => {
+    if (!sentThisTurn) {
+      sentThisTurn = true;
+      queueMicrotask(endTurn);
+      return;
+    }
     if (corked || !tcp) return;
     corked = true;
     tcp.cork();
-    queueMicrotask(() => {
-      corked = false;
-      tcp.uncork();
-    });
   };
   socket.on('error', (error) => (lastError = error));
   const frames$ = new Observable<Frame>((subscriber) => {
@@ -73,7 +84,7 @@ function linkFor(socket: WebSocket, entry: BackendEntry, state: OpenLinkState): 
     frames$,
     send: (frame) => {
       if (socket.readyState !== WebSocket.OPEN) return false;
-      cork();
+      beforeSend();
       socket.send(frame);
       return true;
     },

@@ -44,25 +44,37 @@ export function lines$(input: Readable): Observable<string> {
 }
 
 /**
- * Writes lines to the output, joining every line produced in the same turn of the event loop into one write:
- * stdout on a pipe is synchronous on Linux, so a write per message is a system call per message under load.
+ * Writes lines to the output. The first line of a turn of the event loop is written at once (a lone answer must not
+ * wait for the end of the turn); the lines after it in the same turn are joined into one write at its end: stdout on
+ * a pipe is synchronous on Linux, so a write per message would be a system call per message under load.
  * A line in parts (a large frame's bytes, then its id) goes out as those parts, after whatever text came before it.
  */
 export function lineWriter(output: Writable): (line: ClientLine) => void {
   let pending: string[] = [];
+  let wroteThisTurn = false;
   const flush = () => {
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
     output.write(batch.length === 1 ? `${batch[0]}\n` : `${batch.join('\n')}\n`);
   };
+  const endTurn = () => {
+    wroteThisTurn = false;
+    flush();
+  };
   return (line) => {
-    if (typeof line === 'string') {
-      if (pending.push(line) === 1) queueMicrotask(flush);
+    if (typeof line !== 'string') {
+      flush();
+      for (const part of line) output.write(part);
+      output.write('\n');
       return;
     }
-    flush();
-    for (const part of line) output.write(part);
-    output.write('\n');
+    if (!wroteThisTurn) {
+      wroteThisTurn = true;
+      queueMicrotask(endTurn);
+      output.write(`${line}\n`);
+      return;
+    }
+    pending.push(line);
   };
 }

@@ -1,5 +1,5 @@
 // Newline framing of the client's stdin: chunk boundaries anywhere, CRLF clients, a last line without a newline.
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { lineWriter, lines$ } from '../../src/stdio.js';
@@ -39,6 +39,27 @@ describe('lines$', () => {
 });
 
 describe('lineWriter', () => {
+  it('writes the first line of a turn at once and joins the rest of the turn into one write at its end', async () => {
+    const writes: string[] = [];
+    const output = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        writes.push(chunk.toString());
+        done();
+      },
+    });
+    const write = lineWriter(output);
+    write('one');
+    expect(writes).toEqual(['one\n']);
+    write('two');
+    write('three');
+    expect(writes).toEqual(['one\n']);
+    await Promise.resolve();
+    expect(writes).toEqual(['one\n', 'two\nthree\n']);
+    // a new turn: its first line goes at once again
+    write('four');
+    expect(writes).toEqual(['one\n', 'two\nthree\n', 'four\n']);
+  });
+
   it('writes text lines of one turn together, and a line in parts after the text before it, in order', async () => {
     const output = new PassThrough();
     const chunks: Buffer[] = [];
