@@ -14,6 +14,21 @@ const THROUGHPUT_MS = Number(process.env['BENCH_THROUGHPUT_MS'] ?? 2_000);
 const SCALE_BACKENDS = Number(process.env['BENCH_SCALE_BACKENDS'] ?? 100);
 const SCALE_TOOLS = 50;
 
+/** latency rounds run in blocks of this many calls per path, throughput rounds in this many slices */
+const BLOCK = 100;
+const SLICES = 4;
+const PATHS = ['relay', 'direct', 'floor'] as const;
+type Path = (typeof PATHS)[number];
+/** every order of the three paths, so each runs first, second and last equally often */
+const ORDERS: ReadonlyArray<readonly Path[]> = [
+  ['relay', 'direct', 'floor'],
+  ['direct', 'floor', 'relay'],
+  ['floor', 'relay', 'direct'],
+  ['floor', 'direct', 'relay'],
+  ['direct', 'relay', 'floor'],
+  ['relay', 'floor', 'direct'],
+];
+
 const now = () => performance.now();
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -76,9 +91,13 @@ async function latency(kind: 'sdk' | 'bare'): Promise<LatencyRow> {
   const rounds = { relay: [] as number[][], direct: [] as number[][], floor: [] as number[][] };
   for (const client of Object.values(clients)) await sequential(client, 't0_echo', 300); // warm-up: JIT, sockets
   for (let r = 0; r < ROUNDS; r++) {
-    // interleaved, and the order alternates: a noisy moment hits every path alike
-    const order = r % 2 === 0 ? (['relay', 'direct', 'floor'] as const) : (['floor', 'direct', 'relay'] as const);
-    for (const path of order) rounds[path].push(await sequential(clients[path], 't0_echo', CALLS));
+    // interleaved in blocks of BLOCK calls, the order rotating from block to block: a noisy stretch of the machine
+    // (other tenants, frequency changes) hits every path alike instead of deciding one path's whole round
+    const samples = { relay: [] as number[], direct: [] as number[], floor: [] as number[] };
+    for (let block = 0; block * BLOCK < CALLS; block++) {
+      for (const path of ORDERS[(r + block) % ORDERS.length] as readonly Path[]) samples[path].push(...(await sequential(clients[path], 't0_echo', Math.min(BLOCK, CALLS - block * BLOCK))));
+    }
+    for (const path of PATHS) rounds[path].push(samples[path].sort((a, b) => a - b));
   }
   await Promise.all([relay.close(), direct.close(), floor.close()]);
   await pool.stop();
@@ -114,8 +133,12 @@ async function throughput(): Promise<Array<{ inFlight: number; relay: number; di
     const perPath = { relay: [] as number[], direct: [] as number[], floor: [] as number[] };
     for (const client of Object.values(clients)) await saturate(client, inFlight, 300);
     for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? (['relay', 'direct', 'floor'] as const) : (['floor', 'direct', 'relay'] as const);
-      for (const path of order) perPath[path].push(await saturate(clients[path], inFlight, THROUGHPUT_MS));
+      // each round's time per path in SLICES slices, the order rotating: noise hits every path alike
+      const done = { relay: 0, direct: 0, floor: 0 };
+      for (let slice = 0; slice < SLICES; slice++) {
+        for (const path of ORDERS[(r + slice) % ORDERS.length] as readonly Path[]) done[path] += (await saturate(clients[path], inFlight, THROUGHPUT_MS / SLICES)) / SLICES;
+      }
+      for (const path of PATHS) perPath[path].push(done[path]);
     }
     const relayRate = median(perPath.relay);
     const directRate = median(perPath.direct);

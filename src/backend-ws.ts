@@ -35,26 +35,24 @@ interface OpenLinkState {
 
 function linkFor(socket: WebSocket, entry: BackendEntry, state: OpenLinkState): BackendLink {
   let lastError: Error | null = null;
-  // The first frame of a turn of the event loop leaves at once (a lone call must not wait for the end of the turn:
-  // that cost a sequential call 20 us); the frames after it in the same turn are corked and leave in one write
-  // at its end (ws's own socket: not public API, but stable).
+  // When the link is not busy a frame leaves at once (a lone call must not wait for the end of the event-loop turn:
+  // that cost a sequential call 20 us). When it is (the last turn sent more than one frame), the frames of a turn are
+  // corked and leave in one write at its end (ws's own socket: not public API, but stable).
   const tcp = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-  let sentThisTurn = false;
+  let framesThisTurn = 0;
+  let busy = false;
   let corked = false;
   const endTurn = () => {
-    sentThisTurn = false;
+    busy = framesThisTurn > 1;
+    framesThisTurn = 0;
     if (corked) {
       corked = false;
       tcp?.uncork();
     }
   };
   const beforeSend = () => {
-    if (!sentThisTurn) {
-      sentThisTurn = true;
-      queueMicrotask(endTurn);
-      return;
-    }
-    if (corked || !tcp) return;
+    if (framesThisTurn++ === 0) queueMicrotask(endTurn);
+    if ((framesThisTurn === 1 && !busy) || corked || !tcp) return;
     corked = true;
     tcp.cork();
   };

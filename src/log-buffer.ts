@@ -1,7 +1,7 @@
 /**
  * The event log's buffer. emit() only queues the event with its time: the line is built later, with the rest of its
- * batch, so the per-call work left on a call's path is a push (call.done is logged once per call). Lines are encoded
- * straight into one buffer and written per 32 KiB or per flush period: one system call for hundreds of lines.
+ * batch, so the per-call work left on a call's path is a push (call.done is logged once per call). A batch is joined
+ * and encoded once and written per 32 KiB or per flush period: one system call for hundreds of lines.
  */
 import type { RelayEvent } from '../streams/events.js';
 
@@ -28,24 +28,25 @@ export interface LogBuffer {
  * @param write takes the bytes and owns them
  */
 export function createLogBuffer(format: (time: number, event: RelayEvent) => string | null, fallback: (event: RelayEvent) => void, write: (bytes: Buffer) => void): LogBuffer {
-  let buffer = Buffer.allocUnsafe(BATCH_BYTES);
-  let used = 0;
+  // lines built and not yet written, and their length in UTF-16 units (a bound on nothing, just the batch size)
+  let lines: string[] = [];
+  let length = 0;
   // time, event, time, event...: no pair object per event
   let queued: Array<number | RelayEvent> = [];
   let scheduled = false;
 
+  // one join and one encoding per batch, not a native call per line
   const writeOut = () => {
-    if (used === 0) return;
-    const full = buffer.subarray(0, used);
-    buffer = Buffer.allocUnsafe(BATCH_BYTES);
-    used = 0;
-    write(full);
+    if (lines.length === 0) return;
+    const text = lines.join('');
+    lines = [];
+    length = 0;
+    write(Buffer.from(text));
   };
   const append = (line: string) => {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit
-    if (used + line.length * 3 > buffer.length) writeOut();
-    if (line.length * 3 > buffer.length) write(Buffer.from(line));
-    else used += buffer.write(line, used);
+    lines.push(line);
+    length += line.length;
+    if (length >= BATCH_BYTES) writeOut();
   };
   const flush = () => {
     const events = queued;

@@ -44,14 +44,15 @@ export function lines$(input: Readable): Observable<string> {
 }
 
 /**
- * Writes lines to the output. The first line of a turn of the event loop is written at once (a lone answer must not
- * wait for the end of the turn); the lines after it in the same turn are joined into one write at its end: stdout on
- * a pipe is synchronous on Linux, so a write per message would be a system call per message under load.
- * A line in parts (a large frame's bytes, then its id) goes out as those parts, after whatever text came before it.
+ * Writes lines to the output. When the relay is not busy, a line is written at once (a lone answer must not wait for
+ * the end of the event-loop turn). When it is (the last turn had more than one line), the lines of a turn are joined
+ * into one write at its end: stdout on a pipe is synchronous on Linux, so a write per message would be a system call
+ * per message under load. A line in parts (a large frame's bytes, then its id) goes out as those parts, in order.
  */
 export function lineWriter(output: Writable): (line: ClientLine) => void {
   let pending: string[] = [];
-  let wroteThisTurn = false;
+  let linesThisTurn = 0;
+  let busy = false;
   const flush = () => {
     if (pending.length === 0) return;
     const batch = pending;
@@ -59,22 +60,19 @@ export function lineWriter(output: Writable): (line: ClientLine) => void {
     output.write(batch.length === 1 ? `${batch[0]}\n` : `${batch.join('\n')}\n`);
   };
   const endTurn = () => {
-    wroteThisTurn = false;
+    busy = linesThisTurn > 1;
+    linesThisTurn = 0;
     flush();
   };
   return (line) => {
+    if (linesThisTurn++ === 0) queueMicrotask(endTurn);
     if (typeof line !== 'string') {
       flush();
       for (const part of line) output.write(part);
       output.write('\n');
       return;
     }
-    if (!wroteThisTurn) {
-      wroteThisTurn = true;
-      queueMicrotask(endTurn);
-      output.write(`${line}\n`);
-      return;
-    }
-    pending.push(line);
+    if (linesThisTurn === 1 && !busy) output.write(`${line}\n`);
+    else pending.push(line);
   };
 }

@@ -1,5 +1,5 @@
 /** One client request to its backend (tools/call, resources/read, prompts/get, ...): wait for the connection, send once, time out, map ids and progress tokens back. */
-import { filter, map, Observable, switchMap, take, takeUntil, tap, throwError, timeout, TimeoutError, Subscription, type Subscriber } from 'rxjs';
+import { filter, map, Observable, switchMap, take, takeUntil, tap, throwError, timeout, TimeoutError, Subscription, type Unsubscribable } from 'rxjs';
 import type { BackendSession } from './connection.js';
 import { DEFAULT_SETTINGS } from './schema.js';
 import type { BackendStates } from './backends.js';
@@ -31,6 +31,8 @@ export interface ForwardTarget {
   params: Params;
   /** set for tools/call: an oversized result then becomes an isError result, and call.done names the tool */
   tool?: string;
+  /** the client's line, when `params` are exactly its params and it holds nothing else: sent with the id swapped */
+  line?: string;
 }
 
 /** tools/call, with the backend's own name for the tool */
@@ -42,8 +44,30 @@ export const forwardToolCall = (request: JsonRpcRequest, backend: string, tool: 
  * Unsubscribing (client cancel) cancels it on the backend; call.done is logged once, however it ends.
  */
 export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, deps: CallDeps): Observable<Outgoing> {
-  const call$ = new Observable<Outgoing>((subscriber) => new ForwardedCall(request, target, deps, subscriber));
+  const call$ = new Observable<Outgoing>((subscriber) => startForward(request, target, deps, subscriber));
   return deps.cancelled$ ? call$.pipe(takeUntil(deps.cancelled$(request.id))) : call$;
+}
+
+/** Where a started call's messages go; complete() comes once, last. An rxjs Subscriber is one. */
+export interface OutgoingSink {
+  next(outgoing: Outgoing): void;
+  complete(): void;
+}
+
+/**
+ * The same call without the Observable around it, for the router's per-call path: it runs at once, and unsubscribing
+ * the handle (a client cancel) cancels it on the backend. Cancellation is the caller's (deps.cancelled$ is not read).
+ */
+export function startForward(request: JsonRpcRequest, target: ForwardTarget, deps: CallDeps, sink: OutgoingSink): Unsubscribable {
+  return new ForwardedCall(request, target, deps, sink);
+}
+
+/** startForward for tools/call, with the backend's own name for the tool */
+export function startToolCall(request: JsonRpcRequest, backend: string, tool: string, deps: CallDeps, original: string, sink: OutgoingSink, line?: string): Unsubscribable {
+  const renamed = original !== tool || request.params === undefined;
+  const target: ForwardTarget = { backend, subject: `tool '${tool}'`, tool, params: renamed ? { ...request.params, name: original } : (request.params as Params) };
+  if (line !== undefined && !renamed) target.line = line;
+  return startForward(request, target, deps, sink);
 }
 
 
@@ -53,7 +77,7 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
  * socket that died before the write) takes the slow path: wait up to connectWaitMs for a session, kicking the backoff
  * once, and send there; a request never written is sent again once, the only case where that is safe.
  */
-class ForwardedCall implements CallSink {
+class ForwardedCall implements CallSink, Unsubscribable {
   private readonly started: number;
   private outcome: Outcome = 'cancelled';
   /** where the request is in flight, and its id there (0: none in flight) */
@@ -72,7 +96,7 @@ class ForwardedCall implements CallSink {
     private readonly request: JsonRpcRequest,
     private readonly target: ForwardTarget,
     private readonly deps: CallDeps,
-    private readonly subscriber: Subscriber<Outgoing>,
+    private readonly sink: OutgoingSink,
   ) {
     this.started = deps.now();
     const now = deps.currentStates?.()?.get(target.backend);
@@ -86,7 +110,8 @@ class ForwardedCall implements CallSink {
   /** false when the request was not written (the session is closing): nothing reached the backend */
   private sendOn(session: BackendSession, timeoutMs: number): boolean {
     this.timeoutMs = timeoutMs;
-    const sent = session.channel.send(this.request.method, this.target.params, this, { passThrough: true, timeoutMs });
+    const { line } = this.target;
+    const sent = session.channel.send(this.request.method, this.target.params, this, line === undefined ? { passThrough: true, timeoutMs } : { passThrough: true, timeoutMs, original: { line, id: this.request.id } });
     if (typeof sent === 'number') {
       this.session = session;
       this.backendId = sent;
@@ -101,15 +126,21 @@ class ForwardedCall implements CallSink {
   next(event: CallEvent): void {
     if (event.kind === 'progress') {
       const meta = this.target.params['_meta'] as Params | undefined;
-      this.subscriber.next({ message: notification('notifications/progress', { ...event.params, progressToken: meta?.['progressToken'] }) });
+      this.sink.next({ message: notification('notifications/progress', { ...event.params, progressToken: meta?.['progressToken'] }) });
       return;
     }
     this.backendId = 0;
-    this.subscriber.next(this.answer(event));
+    this.sink.next(this.answer(event));
   }
 
   complete(): void {
-    this.subscriber.complete();
+    this.finish();
+  }
+
+  /** the end, once: the sink hears it, then nothing of the call is left running and call.done is logged */
+  private finish(): void {
+    this.sink.complete();
+    this.unsubscribe();
   }
 
   /** the connection ended with the request in flight, or the request timed out (the channel cancelled it) */
@@ -165,8 +196,8 @@ class ForwardedCall implements CallSink {
     const { backend, subject, tool } = this.target;
     const callError = toCallError(error, backend, subject, this.timeoutMs);
     this.outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
-    this.subscriber.next({ message: failure(this.request.id, callError.code, callError.message, { backend, ...(tool === undefined ? { subject } : { tool }), reason: callError.what }) });
-    this.subscriber.complete();
+    this.sink.next({ message: failure(this.request.id, callError.code, callError.message, { backend, ...(tool === undefined ? { subject } : { tool }), reason: callError.what }) });
+    this.finish();
   }
 
   /** the slow path: a connected session within connectWaitMs (kicking the backoff once), then the send */

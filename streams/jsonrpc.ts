@@ -51,7 +51,8 @@ export const ErrorCode = {
 } as const;
 
 export type Classified =
-  | { kind: 'request'; message: JsonRpcRequest }
+  /** text: the line as it came, when parsed from one (a forwarded request can reuse it with another id) */
+  | { kind: 'request'; message: JsonRpcRequest; text?: string }
   | { kind: 'notification'; message: JsonRpcNotification }
   | { kind: 'response'; message: JsonRpcResponse }
   | { kind: 'invalid'; id: JsonRpcId | null; reason: string };
@@ -91,7 +92,8 @@ export function parseMessage(text: string): Classified | { kind: 'parse-error'; 
   } catch (error: unknown) {
     return { kind: 'parse-error', reason: error instanceof Error ? error.message : String(error) };
   }
-  return classify(value);
+  const classified = classify(value);
+  return classified.kind === 'request' ? { kind: 'request', message: classified.message, text } : classified;
 }
 
 export const success = (id: JsonRpcId, result: Record<string, unknown>): JsonRpcSuccess => ({ jsonrpc: '2.0', id, result });

@@ -1,7 +1,7 @@
 /** The client side: inbound lines -> outbound messages. One slow or failing request never ends the stream. */
-import { EMPTY, ignoreElements, map, mergeMap, Observable, of, take, tap, throwError, type Subscription } from 'rxjs';
+import { EMPTY, ignoreElements, map, mergeMap, Observable, of, take, tap, throwError, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import type { BackendStates } from './backends.js';
-import { forwardToolCall, type CallDeps } from './forward.js';
+import { forwardToolCall, startToolCall, type CallDeps } from './forward.js';
 import { listReply, routedReply, setLevelReply, type ClientRequestDeps } from './client-requests.js';
 import type { Outgoing } from './client-output.js';
 import { asError, errorMessage } from './errors.js';
@@ -122,16 +122,81 @@ function clientNotification(message: JsonRpcNotification, deps: RouterDeps): Obs
   );
 }
 
+/** A tools/call of a backend tool the catalogue knows right now (no management tool, no wait for a first list). */
+function knownToolCall(request: JsonRpcRequest, deps: RouterDeps): { backend: string; tool: string; original: string } | null {
+  if (request.method !== 'tools/call') return null;
+  const tool = request.params?.['name'];
+  if (typeof tool !== 'string' || tool === 'relay_call_tool' || MANAGEMENT_TOOL_NAMES.has(tool)) return null;
+  const known = deps.currentCatalogue?.();
+  const backend = known?.routes.get(tool);
+  if (!known || backend === undefined) return null;
+  return { backend, tool, original: known.originals.get(tool) ?? tool };
+}
+
+/** jsonrpc, id, method and params, nothing else: a line that can go to a backend as it is, but for its id */
+function onlyStandardMembers(request: JsonRpcRequest): boolean {
+  let count = 0;
+  for (const key in request) {
+    if (key !== 'jsonrpc' && key !== 'id' && key !== 'method' && key !== 'params') return false;
+    count++;
+  }
+  return count === 4;
+}
+
+interface CallContext {
+  subscriber: Subscriber<Outgoing>;
+  inner: Set<Unsubscribable>;
+  endIfIdle: () => void;
+}
+
+/** One started call's messages into the router's output, and its id freed when it ends: a class, not closures per call. */
+class CallSinkOfRouter {
+  ended = false;
+  private handle: Unsubscribable | null = null;
+
+  constructor(
+    private readonly context: CallContext,
+    private readonly id: unknown,
+    private readonly ids: Map<unknown, Unsubscribable | null>,
+  ) {}
+
+  /** the call is running (unless it already ended inside startForward): a cancel by id ends it */
+  started(handle: Unsubscribable): void {
+    if (this.ended) return;
+    this.handle = handle;
+    this.ids.set(this.id, handle);
+    this.context.inner.add(handle);
+  }
+
+  next(outgoing: Outgoing): void {
+    if (!this.ended) this.context.subscriber.next(outgoing);
+  }
+
+  complete(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.ids.delete(this.id);
+    if (this.handle) this.context.inner.delete(this.handle);
+    this.context.endIfIdle();
+  }
+
+  /** a bug in starting the call still answers it */
+  fail(request: JsonRpcRequest, error: unknown): void {
+    this.next({ message: failure(request.id, ErrorCode.InternalError, `mcp-relay failed on ${request.method}: ${errorMessage(error)}`) });
+    this.complete();
+  }
+}
+
 /** Client messages in, messages to the client out; the stream ends only when the input does. */
 export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDeps): Observable<Outgoing> {
   // mergeMap, written out: one subscriber per request, and an O(1) cancel by id, on the path every call takes
   return new Observable<Outgoing>((subscriber) => {
     // requests in flight by id (string and number ids kept apart, as JSON-RPC does): what a cancel ends
-    const inFlight = { string: new Map<string, Subscription | null>(), number: new Map<number, Subscription | null>() };
-    const idsOf = (id: unknown): Map<unknown, Subscription | null> | undefined =>
+    const inFlight = { string: new Map<string, Unsubscribable | null>(), number: new Map<number, Unsubscribable | null>() };
+    const idsOf = (id: unknown): Map<unknown, Unsubscribable | null> | undefined =>
       typeof id === 'string' ? inFlight.string : typeof id === 'number' ? inFlight.number : undefined;
     // every inner subscription, requests or not, so the teardown ends them all
-    const inner = new Set<Subscription>();
+    const inner = new Set<Unsubscribable>();
     let inputDone = false;
     const endIfIdle = () => {
       if (inputDone && inner.size === 0) subscriber.complete();
@@ -160,9 +225,21 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
       inner.add(subscription);
       return subscription;
     };
-    const start = (message: JsonRpcRequest, ids: Map<unknown, Subscription | null>) => {
+    const context: CallContext = { subscriber, inner, endIfIdle: () => endIfIdle() };
+    const start = (message: JsonRpcRequest, ids: Map<unknown, Unsubscribable | null>, text?: string) => {
       const { id } = message;
       ids.set(id, null);
+      // the per-call path: a backend tool the catalogue knows right now starts at once, without an Observable
+      const known = knownToolCall(message, deps);
+      if (known) {
+        const sink = new CallSinkOfRouter(context, id, ids);
+        try {
+          sink.started(startToolCall(message, known.backend, known.tool, deps, known.original, sink, text !== undefined && onlyStandardMembers(message) ? text : undefined));
+        } catch (error: unknown) {
+          if (!sink.ended) sink.fail(message, error);
+        }
+        return;
+      }
       // cancellation is applied here, on the whole request: the handlers need not watch for it
       let answer$: Observable<Outgoing>;
       try {
@@ -201,7 +278,7 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
               subscriber.next({ message: failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`) });
               return;
             }
-            start(message.message, ids);
+            start(message.message, ids, message.text);
             return;
           }
           case 'notification':

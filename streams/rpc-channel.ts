@@ -2,7 +2,8 @@
 import { Observable, TimeoutError } from 'rxjs';
 import { Deadlines } from './deadlines.js';
 import { NotWrittenError, OutcomeUnknownError } from './errors.js';
-import { ErrorCode, failure, parseMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
+import { ErrorCode, failure, parseMessage, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
+import { spliceRequestId } from './splice-id.js';
 import { UNDECODED_FRAME_BYTES, type BackendLink, type Frame, type UndecodedFrame } from './link.js';
 
 /** `frame` is the response exactly as the backend sent it: the client's line can be made from it without re-serializing */
@@ -20,6 +21,11 @@ export interface RequestOptions {
    * notifications/cancelled and the sink gets a TimeoutError. One timer per connection serves every call.
    */
   timeoutMs?: number;
+  /**
+   * the client's request as it came, when params are exactly its params: the frame is then that line with the
+   * relay's id swapped in, not a re-serialization (unless a progress token must be replaced)
+   */
+  original?: { line: string; id: JsonRpcId };
 }
 
 /** below this a frame is parsed anyway: parsing is cheap, and small results are where the fields are read */
@@ -117,9 +123,9 @@ export class RpcChannel {
       entry.progressToken = `relay-${this.nextToken++}`;
       outParams = { ...params, _meta: { ...meta, progressToken: entry.progressToken } };
     }
-    let frame: string;
+    let frame = outParams === params && options.original ? spliceRequestId(options.original.line, options.original.id, id) : null;
     try {
-      frame = JSON.stringify(outParams === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: outParams });
+      frame ??= JSON.stringify(outParams === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params: outParams });
     } catch (error: unknown) {
       return new Error(`the ${method} request cannot be serialized: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -10,11 +10,28 @@ import type { ClientLine } from './client-output.js';
 
 export function spliceResponseId(frame: string, backendId: number, clientId: JsonRpcId): string | null {
   if (frame.includes('\n') || frame.includes('\r')) return null;
-  const id = JSON.stringify(clientId);
-  const tail = `"id":${backendId}}`;
-  if (frame.endsWith(tail) && frame.charCodeAt(frame.length - tail.length - 1) === 44 /* , */) return `${frame.slice(0, -tail.length)}"id":${id}}`;
-  const head = `{"jsonrpc":"2.0","id":${backendId},`;
-  if (frame.startsWith(head)) return `{"jsonrpc":"2.0","id":${id},${frame.slice(head.length)}`;
+  return swapId(frame, String(backendId), JSON.stringify(clientId));
+}
+
+/**
+ * The backend's frame for a client's request, made from the client's own line with the relay's id: no re-serializing
+ * of arguments. The same two layouts (the SDK client writes the id last); null for any other.
+ * The line must be one the relay parsed (so valid JSON) with nothing but jsonrpc, id, method and params.
+ */
+export function spliceRequestId(line: string, clientId: JsonRpcId, backendId: number): string | null {
+  const from = JSON.stringify(clientId);
+  // id first: a second top-level "id" later in the line would be the one the backend reads (the last one wins), so
+  // any later "id" key at all means re-serializing (with id last, the swapped one is the one parsers read)
+  if (line.startsWith('{"jsonrpc":"2.0","id":') && line.includes('"id":', 21)) return null;
+  return swapId(line, from, String(backendId));
+}
+
+/** the top-level id of a JSON-RPC text swapped, from and to given as JSON */
+function swapId(text: string, from: string, to: string): string | null {
+  const tail = `"id":${from}}`;
+  if (text.endsWith(tail) && text.charCodeAt(text.length - tail.length - 1) === 44 /* , */) return `${text.slice(0, -tail.length)}"id":${to}}`;
+  const head = `{"jsonrpc":"2.0","id":${from},`;
+  if (text.startsWith(head)) return `{"jsonrpc":"2.0","id":${to},${text.slice(head.length)}`;
   return null;
 }
 

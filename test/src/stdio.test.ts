@@ -39,7 +39,7 @@ describe('lines$', () => {
 });
 
 describe('lineWriter', () => {
-  it('writes the first line of a turn at once and joins the rest of the turn into one write at its end', async () => {
+  it('writes a line at once when not busy, and joins the lines of a turn into one write once busy', async () => {
     const writes: string[] = [];
     const output = new Writable({
       write: (chunk: Buffer, _encoding, done) => {
@@ -55,9 +55,18 @@ describe('lineWriter', () => {
     expect(writes).toEqual(['one\n']);
     await Promise.resolve();
     expect(writes).toEqual(['one\n', 'two\nthree\n']);
-    // a new turn: its first line goes at once again
+    // the last turn had three lines: busy, so even the first line of this turn waits for the end of the turn
     write('four');
-    expect(writes).toEqual(['one\n', 'two\nthree\n', 'four\n']);
+    write('five');
+    expect(writes).toHaveLength(2);
+    await Promise.resolve();
+    expect(writes).toEqual(['one\n', 'two\nthree\n', 'four\nfive\n']);
+    // after a busy turn a lone line still waits for its turn's end; that quiet turn ends the busy state
+    write('six');
+    await Promise.resolve();
+    expect(writes.at(-1)).toBe('six\n');
+    write('seven');
+    expect(writes.at(-1)).toBe('seven\n');
   });
 
   it('writes text lines of one turn together, and a line in parts after the text before it, in order', async () => {

@@ -207,3 +207,29 @@ describe('RpcChannel', () => {
     });
   });
 });
+
+describe('RpcChannel.send with the client line', () => {
+  function rawLink() {
+    const frames: string[] = [];
+    return { frames, link: { frames$: NEVER, send: (text: string) => frames.push(text) > 0 } };
+  }
+  const sink = { next: () => undefined, error: () => undefined, complete: () => undefined };
+
+  it("sends the client's own line with the relay's id when the params are the line's", () => {
+    const { frames, link } = rawLink();
+    const channel = new RpcChannel('alpha', link);
+    const params = { name: 'echo', arguments: { text: 'hi' } };
+    const line = '{"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}},"jsonrpc":"2.0","id":"c7"}';
+    expect(channel.send('tools/call', params, sink, { original: { line, id: 'c7' } })).toBe(1);
+    expect(frames).toEqual(['{"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}},"jsonrpc":"2.0","id":1}']);
+  });
+
+  it('serializes anew when a progress token must be replaced', () => {
+    const { frames, link } = rawLink();
+    const channel = new RpcChannel('alpha', link);
+    const params = { name: 'echo', _meta: { progressToken: 'tok' } };
+    const line = '{"method":"tools/call","params":{"name":"echo","_meta":{"progressToken":"tok"}},"jsonrpc":"2.0","id":2}';
+    channel.send('tools/call', params, sink, { original: { line, id: 2 } });
+    expect(JSON.parse(frames[0] as string)).toEqual({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', _meta: { progressToken: 'relay-1' } } });
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientLine } from '../../streams/client-output.js';
-import { spliceResponseId, spliceUndecodedId } from '../../streams/splice-id.js';
+import { spliceRequestId, spliceResponseId, spliceUndecodedId } from '../../streams/splice-id.js';
 import { lineText, undecodedFrame } from './helpers.js';
 
 describe('spliceResponseId', () => {
@@ -42,5 +42,28 @@ describe('spliceUndecodedId', () => {
     expect(spliceUndecodedId(undecodedFrame('{"jsonrpc":"2.0","id":7,"result":{}}'), 7, 'c')).toBeNull();
     expect(spliceUndecodedId(undecodedFrame('{"result":{},\n"jsonrpc":"2.0","id":7}'), 7, 'c')).toBeNull();
     expect(spliceUndecodedId(undecodedFrame('{"result":{},"jsonrpc":"2.0","xid":7}'), 7, 'c')).toBeNull();
+  });
+});
+
+describe('spliceRequestId', () => {
+  const params = '{"name":"write","arguments":{"path":"a.txt","text":"long text"}}';
+
+  it("swaps a trailing id (the SDK client's layout) for the relay's, leaving the arguments as the client wrote them", () => {
+    const line = `{"method":"tools/call","params":${params},"jsonrpc":"2.0","id":3}`;
+    const frame = spliceRequestId(line, 3, 17);
+    expect(frame).toBe(`{"method":"tools/call","params":${params},"jsonrpc":"2.0","id":17}`);
+  });
+
+  it('swaps a leading id, string ids included', () => {
+    expect(spliceRequestId(`{"jsonrpc":"2.0","id":"c-1","method":"tools/call","params":${params}}`, 'c-1', 4)).toBe(`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":${params}}`);
+  });
+
+  it('re-serializes (null) when the leading id may not be the one a parser reads, or the id is written another way', () => {
+    // any later "id" key: with duplicates the last wins, and it would not be ours
+    expect(spliceRequestId('{"jsonrpc":"2.0","id":1,"method":"m","params":{"id":1}}', 1, 9)).toBeNull();
+    expect(spliceRequestId('{"jsonrpc":"2.0","id":1,"method":"m","id":1}', 1, 9)).toBeNull();
+    // the same id written with an escape is not the text JSON.stringify gives
+    expect(spliceRequestId('{"method":"m","jsonrpc":"2.0","id":"\\u0061"}', 'a', 9)).toBeNull();
+    expect(spliceRequestId('{"method":"m","id":1,"jsonrpc":"2.0"}', 1, 9)).toBeNull();
   });
 });
