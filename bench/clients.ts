@@ -1,5 +1,6 @@
 // The two kinds of client the benchmark compares: a raw newline-JSON client of the relay over stdio (as Claude Code
 // is), and the same raw JSON-RPC client talking to a backend directly over WebSocket. Neither validates results.
+// Both write requests as the SDK's Client does (and so Claude Code): method, params, jsonrpc, then id.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -66,7 +67,7 @@ export class RelayClient implements BenchClient {
 
   call(method: string, params: Json): Promise<Json> {
     const { id, answer } = this.pending.track();
-    this.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    this.child.stdin.write(`${JSON.stringify({ method, params, jsonrpc: '2.0', id })}\n`);
     return answer;
   }
 
@@ -104,7 +105,7 @@ export class DirectClient implements BenchClient {
 
   call(method: string, params: Json): Promise<Json> {
     const { id, answer } = this.pending.track();
-    this.socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    this.socket.send(JSON.stringify({ method, params, jsonrpc: '2.0', id }));
     return answer;
   }
 

@@ -40,12 +40,14 @@ socket.on('message', (data) => {
   }
 });
 
+/** the two layouts clients write: id last (the SDK's Client, so Claude Code) or right after jsonrpc */
 const forward = (line: string) => {
-  const match = /^\{"jsonrpc":"2\.0","id":("[^"]*"|\d+),/.exec(line);
-  if (!match) return;
+  const first = /^\{"jsonrpc":"2\.0","id":("[^"]*"|\d+),/.exec(line);
+  const last = first ? -1 : line.lastIndexOf(',"id":');
+  if (!first && (last === -1 || !line.endsWith('}'))) return;
   const id = next++;
-  ids.set(id, match[1] as string);
-  socket.send(`{"jsonrpc":"2.0","id":${id},${line.slice(match[0].length)}`);
+  ids.set(id, first ? (first[1] as string) : line.slice(last + 6, -1));
+  socket.send(first ? `{"jsonrpc":"2.0","id":${id},${line.slice(first[0].length)}` : `${line.slice(0, last)},"id":${id}}`);
 };
 
 socket.once('open', () => {

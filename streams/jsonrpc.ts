@@ -63,8 +63,8 @@ const isId = (value: unknown): value is JsonRpcId =>
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Sorts a parsed value into request, notification, response or invalid (with the reason). */
-export function classify(value: unknown): Classified {
+/** Sorts a parsed value into request, notification, response or invalid (with the reason); a request keeps its text. */
+export function classify(value: unknown, text?: string): Classified {
   if (!isObject(value)) return { kind: 'invalid', id: null, reason: 'a JSON-RPC message must be a JSON object' };
   const id = isId(value['id']) ? value['id'] : null;
   if (value['jsonrpc'] !== '2.0') return { kind: 'invalid', id, reason: 'jsonrpc must be "2.0"' };
@@ -74,7 +74,7 @@ export function classify(value: unknown): Classified {
   if (typeof value['method'] === 'string') {
     if (!('id' in value)) return { kind: 'notification', message: value as unknown as JsonRpcNotification };
     if (id === null) return { kind: 'invalid', id: null, reason: 'id must be a string or a number' };
-    return { kind: 'request', message: value as unknown as JsonRpcRequest };
+    return text === undefined ? { kind: 'request', message: value as unknown as JsonRpcRequest } : { kind: 'request', message: value as unknown as JsonRpcRequest, text };
   }
   if ('method' in value) return { kind: 'invalid', id, reason: 'method must be a string' };
   if ('result' in value || 'error' in value) {
@@ -92,8 +92,7 @@ export function parseMessage(text: string): Classified | { kind: 'parse-error'; 
   } catch (error: unknown) {
     return { kind: 'parse-error', reason: error instanceof Error ? error.message : String(error) };
   }
-  const classified = classify(value);
-  return classified.kind === 'request' ? { kind: 'request', message: classified.message, text } : classified;
+  return classify(value, text);
 }
 
 export const success = (id: JsonRpcId, result: Record<string, unknown>): JsonRpcSuccess => ({ jsonrpc: '2.0', id, result });
