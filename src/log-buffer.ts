@@ -28,7 +28,7 @@ export interface LogBuffer {
  * @param write takes the bytes and owns them
  */
 export function createLogBuffer(format: (time: number, event: RelayEvent) => string | null, fallback: (event: RelayEvent) => void, write: (bytes: Buffer) => void): LogBuffer {
-  // lines built and not yet written, and their length in UTF-16 units (a bound on nothing, just the batch size)
+  // lines built and not yet written, and their length in UTF-16 units: a batch goes out once it reaches BATCH_BYTES
   let lines: string[] = [];
   let length = 0;
   // time, event, time, event...: no pair object per event

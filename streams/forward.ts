@@ -35,9 +35,20 @@ export interface ForwardTarget {
   line?: string;
 }
 
+/**
+ * tools/call as the backend must see it: its own name for the tool (`original`, when the relay renamed it), and the
+ * client's line to reuse when the params go out exactly as they came
+ */
+function toolTarget(request: JsonRpcRequest, backend: string, tool: string, original: string, line?: string): ForwardTarget {
+  const renamed = original !== tool || request.params === undefined;
+  const target: ForwardTarget = { backend, subject: `tool '${tool}'`, tool, params: renamed ? { ...request.params, name: original } : (request.params as Params) };
+  if (line !== undefined && !renamed) target.line = line;
+  return target;
+}
+
 /** tools/call, with the backend's own name for the tool */
 export const forwardToolCall = (request: JsonRpcRequest, backend: string, tool: string, deps: CallDeps, original: string = tool): Observable<Outgoing> =>
-  forwardRequest(request, { backend, subject: `tool '${tool}'`, tool, params: original === tool ? (request.params ?? {}) : { ...request.params, name: original } }, deps);
+  forwardRequest(request, toolTarget(request, backend, tool, original), deps);
 
 /**
  * The call, as one Observable: its answer (or an error answer: every failure becomes one), progress before it.
@@ -62,20 +73,16 @@ export function startForward(request: JsonRpcRequest, target: ForwardTarget, dep
   return new ForwardedCall(request, target, deps, sink);
 }
 
-/** startForward for tools/call, with the backend's own name for the tool */
-export function startToolCall(request: JsonRpcRequest, backend: string, tool: string, deps: CallDeps, original: string, sink: OutgoingSink, line?: string): Unsubscribable {
-  const renamed = original !== tool || request.params === undefined;
-  const target: ForwardTarget = { backend, subject: `tool '${tool}'`, tool, params: renamed ? { ...request.params, name: original } : (request.params as Params) };
-  if (line !== undefined && !renamed) target.line = line;
-  return startForward(request, target, deps, sink);
-}
-
+/** startForward for tools/call */
+export const startToolCall = (request: JsonRpcRequest, backend: string, tool: string, deps: CallDeps, original: string, sink: OutgoingSink, line?: string): Unsubscribable =>
+  startForward(request, toolTarget(request, backend, tool, original, line), deps, sink);
 
 /**
  * One forwarded request, written by hand because it runs once per call: a connected backend gets the request at once,
- * with no operator chain and no timer of its own (the channel's deadlines time it out, progress restarting the clock). A backend that is not connected (or a
- * socket that died before the write) takes the slow path: wait up to connectWaitMs for a session, kicking the backoff
- * once, and send there; a request never written is sent again once, the only case where that is safe.
+ * with no operator chain and no timer of its own (the channel's deadlines time it out, progress restarting the
+ * clock). A backend that is not connected (or a socket that died before the write) takes the slow path: wait up to
+ * connectWaitMs for a session, kicking the backoff once, and send there; a request never written is sent again once,
+ * the only case where that is safe.
  */
 class ForwardedCall implements CallSink, Unsubscribable {
   private readonly started: number;

@@ -61,10 +61,9 @@ function callTool(request: JsonRpcRequest, cancelled$: CallDeps['cancelled$'], d
   }
   // the router applies cancellation itself (cancelled$ undefined): its own deps serve as the call's, with no copy per call
   const callDeps: CallDeps = cancelled$ === undefined ? deps : { ...deps, cancelled$ };
-  // the hot path: a tool the catalogue knows right now goes straight out
-  const known = deps.currentCatalogue?.();
-  const owner = known?.routes.get(tool);
-  if (known && owner !== undefined) return forwardToolCall(request, owner, tool, callDeps, known.originals.get(tool));
+  // a tool the catalogue knows right now goes straight out (the router starts these itself; relay_call_tool comes here)
+  const known = knownToolCall(request, deps);
+  if (known) return forwardToolCall(request, known.backend, known.tool, callDeps, known.original);
   const routed$ = deps.catalogue$.pipe(take(1));
   return routed$.pipe(
     // a client with a cached tool list may call before the backends' first handshakes: wait for them, as tools/list does
@@ -143,6 +142,11 @@ function onlyStandardMembers(request: JsonRpcRequest): boolean {
   return count === 4;
 }
 
+/** a bug inside the relay, as the request's answer: the stream and the other requests go on */
+const internalFailure = (request: JsonRpcRequest, error: unknown): Outgoing => ({
+  message: failure(request.id, ErrorCode.InternalError, `mcp-relay failed on ${request.method}: ${errorMessage(error)}`),
+});
+
 interface CallContext {
   subscriber: Subscriber<Outgoing>;
   inner: Set<Unsubscribable>;
@@ -182,7 +186,7 @@ class CallSinkOfRouter {
 
   /** a bug in starting the call still answers it */
   fail(request: JsonRpcRequest, error: unknown): void {
-    this.next({ message: failure(request.id, ErrorCode.InternalError, `mcp-relay failed on ${request.method}: ${errorMessage(error)}`) });
+    this.next(internalFailure(request, error));
     this.complete();
   }
 }
@@ -215,7 +219,7 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
         next: (outgoing) => subscriber.next(outgoing),
         // one slow or failing request never ends the stream: its error is its answer
         error: (error: unknown) => {
-          if (request) subscriber.next({ message: failure(request.id, ErrorCode.InternalError, `mcp-relay failed on ${request.method}: ${errorMessage(error)}`) });
+          if (request) subscriber.next(internalFailure(request, error));
           else deps.emit({ event: 'relay.error', error: errorMessage(error), level: 'error' });
           end();
         },
@@ -225,7 +229,7 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
       inner.add(subscription);
       return subscription;
     };
-    const context: CallContext = { subscriber, inner, endIfIdle: () => endIfIdle() };
+    const context: CallContext = { subscriber, inner, endIfIdle };
     const start = (message: JsonRpcRequest, ids: Map<unknown, Unsubscribable | null>, text?: string) => {
       const { id } = message;
       ids.set(id, null);
