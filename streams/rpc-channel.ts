@@ -1,4 +1,4 @@
-/** Request/response over one backend link: fresh numeric ids, relay progress tokens, late responses dropped. */
+/** Request/response over one backend link: fresh numeric ids, relay progress tokens, call timeouts, late responses dropped. */
 import { Observable, TimeoutError } from 'rxjs';
 import { Deadlines } from './deadlines.js';
 import { NotWrittenError, OutcomeUnknownError } from './errors.js';
