@@ -5,7 +5,8 @@ import { forwardToolCall, startToolCall, type CallDeps } from './forward.js';
 import { listReply, routedReply, setLevelReply, type ClientRequestDeps } from './client-requests.js';
 import type { Outgoing } from './client-output.js';
 import { asError, errorMessage } from './errors.js';
-import { ErrorCode, failure, isObjectRecord, success, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type parseMessage } from './jsonrpc.js';
+import { IdTable } from './id-table.js';
+import { ErrorCode, failure, isObjectRecord, success, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type parseMessage } from './jsonrpc.js';
 import { callManagementTool, MANAGEMENT_TOOL_NAMES, type ManagementDeps } from './management.js';
 import { negotiateProtocolVersion } from './protocol.js';
 
@@ -149,27 +150,23 @@ const internalFailure = (request: JsonRpcRequest, error: unknown): Outgoing => (
 
 interface CallContext {
   subscriber: Subscriber<Outgoing>;
-  inner: Set<Unsubscribable>;
+  /** requests in flight by id: what a cancel ends. A table, not a Map: it churns once per call (see id-table.ts) */
+  ids: IdTable<Unsubscribable | null>;
   endIfIdle: () => void;
 }
 
 /** One started call's messages into the router's output, and its id freed when it ends: a class, not closures per call. */
 class CallSinkOfRouter {
   ended = false;
-  private handle: Unsubscribable | null = null;
 
   constructor(
     private readonly context: CallContext,
-    private readonly id: unknown,
-    private readonly ids: Map<unknown, Unsubscribable | null>,
+    private readonly id: JsonRpcId,
   ) {}
 
   /** the call is running (unless it already ended inside startForward): a cancel by id ends it */
   started(handle: Unsubscribable): void {
-    if (this.ended) return;
-    this.handle = handle;
-    this.ids.set(this.id, handle);
-    this.context.inner.add(handle);
+    if (!this.ended) this.context.ids.set(this.id, handle);
   }
 
   next(outgoing: Outgoing): void {
@@ -179,8 +176,7 @@ class CallSinkOfRouter {
   complete(): void {
     if (this.ended) return;
     this.ended = true;
-    this.ids.delete(this.id);
-    if (this.handle) this.context.inner.delete(this.handle);
+    this.context.ids.delete(this.id);
     this.context.endIfIdle();
   }
 
@@ -195,24 +191,22 @@ class CallSinkOfRouter {
 export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDeps): Observable<Outgoing> {
   // mergeMap, written out: one subscriber per request, and an O(1) cancel by id, on the path every call takes
   return new Observable<Outgoing>((subscriber) => {
-    // requests in flight by id (string and number ids kept apart, as JSON-RPC does): what a cancel ends
-    const inFlight = { string: new Map<string, Unsubscribable | null>(), number: new Map<number, Unsubscribable | null>() };
-    const idsOf = (id: unknown): Map<unknown, Unsubscribable | null> | undefined =>
-      typeof id === 'string' ? inFlight.string : typeof id === 'number' ? inFlight.number : undefined;
-    // every inner subscription, requests or not, so the teardown ends them all
+    // requests in flight by id (string and number ids are different keys, as JSON-RPC has them): what a cancel ends
+    const ids = new IdTable<Unsubscribable | null>();
+    // the other inner subscriptions (client notifications), so the teardown ends them all
     const inner = new Set<Unsubscribable>();
     let inputDone = false;
     const endIfIdle = () => {
-      if (inputDone && inner.size === 0) subscriber.complete();
+      if (inputDone && inner.size === 0 && ids.size === 0) subscriber.complete();
     };
-    /** an answer (or an error answer), or none for a notification; the stream goes on whatever it does */
-    const run = (answer$: Observable<Outgoing>, onEnd?: () => void, request?: JsonRpcRequest) => {
+    /** a request's answer (or an error answer), or a notification's work; the stream goes on whatever it does */
+    const run = (answer$: Observable<Outgoing>, request?: JsonRpcRequest) => {
       let ended = false;
       let subscription: Subscription | null = null;
       const end = () => {
         ended = true;
-        onEnd?.();
-        if (subscription) inner.delete(subscription);
+        if (request) ids.delete(request.id);
+        else if (subscription) inner.delete(subscription);
         endIfIdle();
       };
       subscription = answer$.subscribe({
@@ -225,18 +219,18 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
         },
         complete: end,
       });
-      if (ended) return null;
-      inner.add(subscription);
-      return subscription;
+      if (ended) return;
+      if (request) ids.set(request.id, subscription);
+      else inner.add(subscription);
     };
-    const context: CallContext = { subscriber, inner, endIfIdle };
-    const start = (message: JsonRpcRequest, ids: Map<unknown, Unsubscribable | null>, text?: string) => {
+    const context: CallContext = { subscriber, ids, endIfIdle };
+    const start = (message: JsonRpcRequest, text?: string) => {
       const { id } = message;
       ids.set(id, null);
       // the per-call path: a backend tool the catalogue knows right now starts at once, without an Observable
       const known = knownToolCall(message, deps);
       if (known) {
-        const sink = new CallSinkOfRouter(context, id, ids);
+        const sink = new CallSinkOfRouter(context, id);
         try {
           sink.started(startToolCall(message, known.backend, known.tool, deps, known.original, sink, text !== undefined && onlyStandardMembers(message) ? text : undefined));
         } catch (error: unknown) {
@@ -251,15 +245,12 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
       } catch (error: unknown) {
         answer$ = throwError(() => asError(error));
       }
-      const subscription = run(answer$, () => ids.delete(id), message);
-      if (subscription) ids.set(id, subscription);
+      run(answer$, message);
     };
     const cancel = (id: unknown) => {
-      const ids = idsOf(id);
-      const subscription = ids?.get(id);
-      if (!ids || !subscription) return;
-      ids.delete(id);
-      inner.delete(subscription);
+      const subscription = typeof id === 'string' || typeof id === 'number' ? ids.get(id) : undefined;
+      if (!subscription) return;
+      ids.delete(id as JsonRpcId);
       subscription.unsubscribe();
       endIfIdle();
     };
@@ -276,13 +267,12 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
             return;
           case 'request': {
             const { id } = message.message;
-            const ids = idsOf(id);
             // ids map responses and cancellations back: a second request on an id still in flight would steal both
-            if (!ids || ids.has(id)) {
+            if (ids.has(id)) {
               subscriber.next({ message: failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`) });
               return;
             }
-            start(message.message, ids, message.text);
+            start(message.message, message.text);
             return;
           }
           case 'notification':
@@ -305,6 +295,8 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
       source.unsubscribe();
       for (const subscription of [...inner]) subscription.unsubscribe();
       inner.clear();
+      for (const [, subscription] of ids.entriesNow()) subscription?.unsubscribe();
+      ids.clear();
     };
   });
 }

@@ -1,6 +1,7 @@
 /** Request/response over one backend link: fresh numeric ids, relay progress tokens, call timeouts, late responses dropped. */
 import { Observable, TimeoutError } from 'rxjs';
 import { Deadlines } from './deadlines.js';
+import { IdTable } from './id-table.js';
 import { NotWrittenError, OutcomeUnknownError } from './errors.js';
 import { ErrorCode, failure, parseMessage, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type Params } from './jsonrpc.js';
 import { spliceRequestId } from './splice-id.js';
@@ -56,9 +57,10 @@ interface Pending {
 export class RpcChannel {
   private nextId = 1;
   private nextToken = 1;
-  private readonly pending = new Map<number, Pending>();
+  /** not Maps: these churn once per call (see id-table.ts) */
+  private readonly pending = new IdTable<Pending>();
   /** relay progress token -> the request's id */
-  private readonly progress = new Map<string, number>();
+  private readonly progress = new IdTable<number>();
   /** one queue per timeout length (in practice one: the backend's timeoutMs) */
   private readonly deadlines = new Map<number, Deadlines<number>>();
   private closedBy: Error | null = null;
@@ -246,7 +248,11 @@ export class RpcChannel {
   private close(cause: Error): void {
     if (this.closedBy) return;
     this.closedBy = cause;
-    const entries = [...this.pending.values()];
+    // oldest request first, as they were sent
+    const entries = this.pending
+      .entriesNow()
+      .sort(([a], [b]) => (a as number) - (b as number))
+      .map(([, entry]) => entry);
     this.pending.clear();
     this.progress.clear();
     for (const queue of this.deadlines.values()) queue.clear();

@@ -67,4 +67,47 @@ describe('Deadlines', () => {
     expect(log).toEqual(['call-999@100']);
     expect(scheduled).toBe(1);
   });
+
+  it('keeps its queue near the number of live calls when they end out of order behind one that never ends', () => {
+    let longest = 0;
+    const log = expiries((deadlines, cold) => {
+      cold('x').subscribe(() => {
+        deadlines.arm('stuck');
+        // 10,000 calls, each ending two calls after it starts: never the oldest, so never dropped from the front
+        for (let i = 0; i < 10_000; i++) {
+          deadlines.arm(`call-${i}`);
+          if (i >= 2) deadlines.delete(`call-${i - 2}`);
+          longest = Math.max(longest, deadlines.queueLength);
+        }
+      });
+    });
+    expect(log).toEqual(['stuck@100', 'call-9998@100', 'call-9999@100']);
+    expect(longest).toBeLessThanOrEqual(70);
+  });
+
+  it('expires what a plain model says, through random arms, re-arms and deletes over time', () => {
+    // a deterministic walk: at each ms some keys are armed (again) or deleted; the model keeps key -> deadline
+    let state = 11;
+    const next = () => (state = (Math.imul(state, 1103515245) + 12345) & 0x7fffffff) / 0x7fffffff;
+    const steps: Array<{ at: number; key: string; op: 'arm' | 'delete' }> = [];
+    for (let at = 0; at < 400; at++) for (let n = 0; n < 5; n++) steps.push({ at, key: `k${Math.floor(next() * 60)}`, op: next() < 0.7 ? 'arm' : 'delete' });
+    const model = new Map<string, number>();
+    const expected: string[] = [];
+    for (let at = 0; at <= 600; at++) {
+      // due keys expire before the work of the same ms, oldest deadline first (ties in arming order)
+      for (const [key, deadline] of [...model].filter(([, due]) => due <= at).sort((a, b) => a[1] - b[1])) {
+        model.delete(key);
+        expected.push(`${key}@${deadline}`);
+      }
+      for (const step of steps.filter((s) => s.at === at)) {
+        model.delete(step.key);
+        if (step.op === 'arm') model.set(step.key, at + 100);
+      }
+    }
+    const log = expiries((deadlines) => {
+      for (const step of steps) asyncScheduler.schedule(() => (step.op === 'arm' ? deadlines.arm(step.key) : deadlines.delete(step.key)), step.at);
+    });
+    expect(log).toEqual(expected);
+    expect(log.length).toBeGreaterThan(20);
+  });
 });
