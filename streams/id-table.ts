@@ -12,6 +12,7 @@
 import type { JsonRpcId } from './jsonrpc.js';
 
 const MIN_CAPACITY = 16;
+const SHRINK_ABOVE = 4_096;
 const GOLDEN = 0x9e3779b1;
 
 /** FNV-1a over the UTF-16 units: ids are short */
@@ -92,7 +93,8 @@ export class IdTable<V> {
     this.keys[slot] = undefined;
     this.values[slot] = undefined;
     this.count--;
-    if (this.keys.length > MIN_CAPACITY && this.count * 8 < this.keys.length) this.resize(this.keys.length / 2);
+    // a few thousand slots cost less than resizing back and forth as bursts of calls come and go
+    if (this.keys.length > SHRINK_ABOVE && this.count * 16 < this.keys.length) this.resize(this.keys.length / 2);
     return true;
   }
 
