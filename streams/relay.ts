@@ -82,7 +82,8 @@ function buildRelay(deps: RelayDeps): Observable<ClientLine> {
   );
 
   const messages$ = deps.lines$.pipe(
-    filter((line) => line.trim() !== ''),
+    // blank lines are skipped; a JSON-RPC line starts with "{", and is not copied by trim() to find that out
+    filter((line) => line.charCodeAt(0) === 123 || line.trim() !== ''),
     map(parseMessage),
     share(),
   );
