@@ -6,6 +6,8 @@ import { UNDECODED_FRAME_BYTES, type BackendLink, type Frame, type OpenLink, typ
 import type { BackendEntry } from '../streams/schema.js';
 
 const NO_SUBPROTOCOL = 'Server sent no subprotocol';
+const TEXT_FRAME = { binary: false } as const;
+const MERGED_FRAME_CHARS = 16 * 1024;
 /** a closing handshake the peer never answers must not hold a removed backend's socket open */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -83,7 +85,10 @@ function linkFor(socket: WebSocket, entry: BackendEntry, state: OpenLinkState): 
     send: (frame) => {
       if (socket.readyState !== WebSocket.OPEN) return false;
       beforeSend();
-      socket.send(frame);
+      // ws frames a small Buffer as one masked copy and one socket write; a string it measures, encodes, and writes
+      // as header and payload (a writev). A large frame stays a string: masked in place, not copied once more.
+      if (frame.length < MERGED_FRAME_CHARS) socket.send(Buffer.from(frame), TEXT_FRAME);
+      else socket.send(frame);
       return true;
     },
     ping: () =>
