@@ -36,6 +36,8 @@ export class Deadlines<K extends JsonRpcId> {
     this.arms = (this.arms + 1) & 0x3fffffff;
     this.armed.set(key, this.arms);
     this.push(key, this.arms, this.scheduler.now() + this.ms);
+    // a call re-armed by every progress leaves its earlier entries behind
+    this.compactIfMostlyStale();
     if (this.timer === null) this.schedule(this.ms);
   }
 
@@ -48,7 +50,7 @@ export class Deadlines<K extends JsonRpcId> {
     if (!this.armed.delete(key)) return;
     // calls mostly end in the order they started: stale entries at the front go at once, the rest when outnumbered
     this.dropStaleFront();
-    if (this.queued > 64 && this.queued > 2 * this.armed.size) this.compact();
+    this.compactIfMostlyStale();
   }
 
   clear(): void {
@@ -105,8 +107,9 @@ export class Deadlines<K extends JsonRpcId> {
     this.queued++;
   }
 
-  /** only the entries still current, in order, in a ring no more than twice their number */
-  private compact(): void {
+  /** only the entries still current, in order, in a ring no more than twice their number: O(1) amortized */
+  private compactIfMostlyStale(): void {
+    if (this.queued <= 64 || this.queued <= 2 * this.armed.size) return;
     let capacity = MIN_CAPACITY;
     while (capacity < 2 * this.armed.size) capacity *= 2;
     this.rebuild(capacity, true);

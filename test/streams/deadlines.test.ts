@@ -85,6 +85,21 @@ describe('Deadlines', () => {
     expect(longest).toBeLessThanOrEqual(70);
   });
 
+  it('keeps its queue small for a call re-armed by 10,000 progress notifications, and expires it from the last', () => {
+    let longest = 0;
+    const log = expiries((deadlines, cold) => {
+      cold('x').subscribe(() => deadlines.arm('busy'));
+      cold('50ms x').subscribe(() => {
+        for (let i = 0; i < 10_000; i++) {
+          deadlines.arm('busy');
+          longest = Math.max(longest, deadlines.queueLength);
+        }
+      });
+    });
+    expect(log).toEqual(['busy@150']);
+    expect(longest).toBeLessThanOrEqual(70);
+  });
+
   it('expires what a plain model says, through random arms, re-arms and deletes over time', () => {
     // a deterministic walk: at each ms some keys are armed (again) or deleted; the model keeps key -> deadline
     let state = 11;
