@@ -12,6 +12,7 @@ import { IdTable } from './id-table.js';
 import type { JsonRpcId } from './jsonrpc.js';
 
 const MIN_CAPACITY = 16;
+const SHRINK_ABOVE = 4_096;
 
 export class Deadlines<K extends JsonRpcId> {
   /** key -> the number of its latest arm */
@@ -90,6 +91,8 @@ export class Deadlines<K extends JsonRpcId> {
 
   private dropStaleFront(): void {
     while (this.queued > 0 && this.isStale(this.head)) this.shift();
+    // a burst of calls grew the ring; once it is empty, it need not stay that large
+    if (this.queued === 0 && this.keys.length > SHRINK_ABOVE) this.rebuild(MIN_CAPACITY, false);
   }
 
   private shift(): void {

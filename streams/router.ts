@@ -155,9 +155,19 @@ interface CallContext {
   endIfIdle: () => void;
 }
 
+/**
+ * A request's id leaves the table when the request ends, unless the table holds someone else's by then: a cancelled
+ * request's id may already be in use again, and that request must stay cancellable and keep the stream open.
+ * (null: the entry of a request that ended while it was starting)
+ */
+function forgetId(ids: IdTable<Unsubscribable | null>, id: JsonRpcId, own: Unsubscribable | null): void {
+  if (ids.get(id) === own) ids.delete(id);
+}
+
 /** One started call's messages into the router's output, and its id freed when it ends: a class, not closures per call. */
 class CallSinkOfRouter {
   ended = false;
+  private handle: Unsubscribable | null = null;
 
   constructor(
     private readonly context: CallContext,
@@ -166,7 +176,9 @@ class CallSinkOfRouter {
 
   /** the call is running (unless it already ended inside startForward): a cancel by id ends it */
   started(handle: Unsubscribable): void {
-    if (!this.ended) this.context.ids.set(this.id, handle);
+    if (this.ended) return;
+    this.handle = handle;
+    this.context.ids.set(this.id, handle);
   }
 
   next(outgoing: Outgoing): void {
@@ -176,7 +188,7 @@ class CallSinkOfRouter {
   complete(): void {
     if (this.ended) return;
     this.ended = true;
-    this.context.ids.delete(this.id);
+    forgetId(this.context.ids, this.id, this.handle);
     this.context.endIfIdle();
   }
 
@@ -205,7 +217,7 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
       let subscription: Subscription | null = null;
       const end = () => {
         ended = true;
-        if (request) ids.delete(request.id);
+        if (request) forgetId(ids, request.id, subscription);
         else if (subscription) inner.delete(subscription);
         endIfIdle();
       };

@@ -100,6 +100,21 @@ describe('Deadlines', () => {
     expect(longest).toBeLessThanOrEqual(70);
   });
 
+  // the drained ring is rebuilt small (above 4,096 slots): what follows must not notice
+  it('times the next call exactly after a burst of 20,000 calls has drained', () => {
+    let afterBurst = -1;
+    const log = expiries((deadlines, cold) => {
+      cold('x').subscribe(() => {
+        for (let i = 0; i < 20_000; i++) deadlines.arm(`c${i}`);
+        for (let i = 0; i < 20_000; i++) deadlines.delete(`c${i}`);
+        afterBurst = deadlines.queueLength;
+      });
+      cold('30ms x').subscribe(() => deadlines.arm('next'));
+    });
+    expect(afterBurst).toBe(0);
+    expect(log).toEqual(['next@130']);
+  });
+
   it('expires what a plain model says, through random arms, re-arms and deletes over time', () => {
     // a deterministic walk: at each ms some keys are armed (again) or deleted; the model keeps key -> deadline
     let state = 11;

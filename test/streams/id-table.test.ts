@@ -72,6 +72,27 @@ describe('IdTable', () => {
     expect(table.get('again')).toBe(1);
   });
 
+  it('answers as a Map would while 6,000 mixed ids are added and then removed in random order (the table grows and shrinks)', () => {
+    const next = random(99);
+    const table = new IdTable<number>();
+    const model = new Map<JsonRpcId, number>();
+    const ids: JsonRpcId[] = Array.from({ length: 6_000 }, (_, i) => (i % 3 === 0 ? `id-${i}` : i % 3 === 1 ? i * 7919 : -i - 0.25));
+    ids.forEach((id, value) => {
+      table.set(id, value);
+      model.set(id, value);
+    });
+    // Fisher-Yates with the seeded generator
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [ids[i], ids[j]] = [ids[j] as JsonRpcId, ids[i] as JsonRpcId];
+    }
+    ids.forEach((id, step) => {
+      expect(table.delete(id)).toBe(model.delete(id));
+      if (step % 500 === 0) for (const [key, value] of model) expect(table.get(key)).toBe(value);
+    });
+    expect(table.size).toBe(0);
+  });
+
   it('hands out a snapshot of its entries that stays whole while the table changes', () => {
     const table = new IdTable<string>();
     for (let id = 0; id < 40; id++) table.set(id, `v${id}`);
