@@ -174,6 +174,11 @@ function buildRelay(deps: RelayDeps): Observable<ClientLine> {
     map((message) => toClient(message, serverRequests)),
     filter((outgoing): outgoing is Outgoing => outgoing !== null),
   );
+  // a backend's request to the client dies with the backend's session (a session that ends changes the states)
+  const withdrawn$ = states$.pipe(
+    filter(() => serverRequests.waiting > 0),
+    mergeMap(() => serverRequests.withdrawEnded()),
+  );
 
   const responses$ = routeClient(messages$, {
     catalogue$,
@@ -206,7 +211,7 @@ function buildRelay(deps: RelayDeps): Observable<ClientLine> {
     tap((state) => (limit = state.config.maxClientMessageBytes)),
     ignoreElements(),
   );
-  const lines$ = merge(responses$, listChanged$, fromBackends$).pipe(
+  const lines$ = merge(responses$, listChanged$, fromBackends$, withdrawn$).pipe(
     map((outgoing) => {
       const serialized = serializeForClient(outgoing, limit);
       const over = 'oversized' in serialized ? serialized.oversized : 'dropped' in serialized ? serialized.dropped : null;

@@ -164,6 +164,11 @@ export class RpcChannel {
     return this.pending.size;
   }
 
+  /** the connection has ended: nothing more can be sent or answered on it */
+  get closed(): boolean {
+    return this.closedBy !== null;
+  }
+
   /** true when the request was still pending */
   private forget(id: number): boolean {
     const entry = this.pending.get(id);

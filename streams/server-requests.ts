@@ -15,6 +15,7 @@ const SERVED: Readonly<Record<string, string | null>> = {
 };
 
 interface Pending {
+  backend: string;
   session: BackendSession;
   backendId: JsonRpcId;
   /** the relay token the client sees in place of the backend's progressToken */
@@ -48,10 +49,10 @@ export class ServerRequests {
       // tokens of different backends may collide on the client: give it one of ours
       const progressToken = `${relayId}-progress`;
       this.progress.set(progressToken, { session, token: (meta as Record<string, unknown>)['progressToken'] });
-      this.pending.set(relayId, { session, backendId: message.id, progressToken });
+      this.pending.set(relayId, { backend, session, backendId: message.id, progressToken });
       return { message: { ...message, id: relayId, params: { ...message.params, _meta: { ...meta, progressToken } } }, backend };
     }
-    this.pending.set(relayId, { session, backendId: message.id });
+    this.pending.set(relayId, { backend, session, backendId: message.id });
     return { message: { ...message, id: relayId }, backend };
   }
 
@@ -76,6 +77,29 @@ export class ServerRequests {
   private forget(relayId: string, pending: Pending): void {
     this.pending.delete(relayId);
     if (pending.progressToken !== undefined) this.progress.delete(pending.progressToken);
+  }
+
+  /** requests forwarded to the client and not answered yet */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Requests whose backend session has ended (its connection closed: the backend went away, reconnected as a new
+   * session, or was removed): nobody can take the client's answer any more, so the client is told they are cancelled
+   * instead of working on them.
+   */
+  withdrawEnded(): Outgoing[] {
+    const withdrawn: Outgoing[] = [];
+    for (const [relayId, pending] of [...this.pending]) {
+      if (!pending.session.channel.closed) continue;
+      this.forget(relayId, pending);
+      withdrawn.push({
+        message: notification('notifications/cancelled', { requestId: relayId, reason: `backend '${pending.backend}' disconnected before the answer; its request is withdrawn` }),
+        backend: pending.backend,
+      });
+    }
+    return withdrawn;
   }
 
   /** A backend withdrew its own request: tell the client, with the relay id. */

@@ -461,6 +461,24 @@ describe('requests from a backend to the client', () => {
     expect(alpha.responses()).toEqual([]);
   });
 
+  it("withdraws a backend's request when its connection drops (notifications/cancelled with the relay id), and drops the client's late answer", async () => {
+    const alpha = await backend({ name: 'alpha' });
+    const relay = await rawClient(configFor([{ b: alpha }]), { sampling: {} });
+    relay.send({ jsonrpc: '2.0', id: 'cut-off', method: 'tools/call', params: { name: 'sample', arguments: { timeoutMs: 60_000 } } });
+    const asked = await relay.next((m) => m['method'] === 'sampling/createMessage');
+    alpha.dropConnections();
+    const cancelled = await relay.next((m) => m['method'] === 'notifications/cancelled');
+    expect(paramsOf(cancelled)['requestId']).toBe(asked['id']);
+    expect(String(paramsOf(cancelled)['reason'])).toContain("backend 'alpha' disconnected");
+    // the call that asked is cut off too: its outcome is unknown
+    expect((await relay.next((m) => m['id'] === 'cut-off'))['error']).toEqual(expect.objectContaining({ code: -32053 }));
+
+    relay.send({ jsonrpc: '2.0', id: asked['id'], result: { model: 'late', role: 'assistant', content: { type: 'text', text: 'too late' } } });
+    expect(resultOf(await relay.request('after-drop', 'ping'))).toEqual({});
+    await wait(200);
+    expect(alpha.responses()).toEqual([]);
+  });
+
   it('forwards notifications/roots/list_changed from the client to the backends', async () => {
     const alpha = await backend({ name: 'alpha' });
     const client = await sdkClient(configFor([{ b: alpha }]), capable);

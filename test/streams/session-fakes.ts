@@ -6,12 +6,15 @@ import type { JsonRpcId, JsonRpcNotification, JsonRpcRequest } from '../../strea
 export interface FakeSession {
   session: BackendSession;
   respond: Mock;
+  /** the session's connection ends (its channel reports closed) */
+  close: () => void;
 }
 
 export function fakeSession(backend: string): FakeSession {
   const respond = vi.fn();
-  const session = { backend, channel: { respond }, protocolVersion: '2025-11-25', serverInfo: {}, capabilities: {} } as unknown as BackendSession;
-  return { session, respond };
+  const channel = { respond, closed: false };
+  const session = { backend, channel, protocolVersion: '2025-11-25', serverInfo: {}, capabilities: {} } as unknown as BackendSession;
+  return { session, respond, close: () => (channel.closed = true) };
 }
 
 export const request = (id: JsonRpcId, method: string, params?: Record<string, unknown>): JsonRpcRequest =>
