@@ -174,10 +174,10 @@ function buildRelay(deps: RelayDeps): Observable<ClientLine> {
     map((message) => toClient(message, serverRequests)),
     filter((outgoing): outgoing is Outgoing => outgoing !== null),
   );
-  // a backend's request to the client dies with the backend's session (a session that ends changes the states)
+  // a backend's request to the client dies with the backend's session or its removal (either changes the states)
   const withdrawn$ = states$.pipe(
     filter(() => serverRequests.waiting > 0),
-    mergeMap(() => serverRequests.withdrawEnded()),
+    mergeMap((states) => serverRequests.withdrawEnded((backend) => states.has(backend))),
   );
 
   const responses$ = routeClient(messages$, {

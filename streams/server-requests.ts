@@ -85,17 +85,21 @@ export class ServerRequests {
   }
 
   /**
-   * Requests whose backend session has ended (its connection closed: the backend went away, reconnected as a new
-   * session, or was removed): nobody can take the client's answer any more, so the client is told they are cancelled
-   * instead of working on them.
+   * Requests whose backend session has ended (its connection closed: the backend went away or reconnected as a new
+   * session) or whose backend is no longer configured: nobody can take the client's answer any more, so the client is
+   * told they are cancelled instead of working on them.
    */
-  withdrawEnded(): Outgoing[] {
+  withdrawEnded(configured: (backend: string) => boolean): Outgoing[] {
     const withdrawn: Outgoing[] = [];
     for (const [relayId, pending] of [...this.pending]) {
-      if (!pending.session.channel.closed) continue;
+      const removed = !configured(pending.backend);
+      if (!removed && !pending.session.channel.closed) continue;
       this.forget(relayId, pending);
       withdrawn.push({
-        message: notification('notifications/cancelled', { requestId: relayId, reason: `backend '${pending.backend}' disconnected before the answer; its request is withdrawn` }),
+        message: notification('notifications/cancelled', {
+          requestId: relayId,
+          reason: `backend '${pending.backend}' ${removed ? 'was removed' : 'disconnected'} before the answer; its request is withdrawn`,
+        }),
         backend: pending.backend,
       });
     }

@@ -479,6 +479,18 @@ describe('requests from a backend to the client', () => {
     expect(alpha.responses()).toEqual([]);
   });
 
+  it("withdraws a backend's request when the backend is removed at run time", async () => {
+    const alpha = await backend({ name: 'alpha' });
+    const beta = await backend({ name: 'beta', toolPrefix: 'b_' });
+    const relay = await rawClient(configFor([{ b: alpha }, { b: beta }]), { sampling: {} });
+    relay.send({ jsonrpc: '2.0', id: 'asks', method: 'tools/call', params: { name: 'sample', arguments: { timeoutMs: 60_000 } } });
+    const asked = await relay.next((m) => m['method'] === 'sampling/createMessage');
+    relay.send({ jsonrpc: '2.0', id: 'remove', method: 'tools/call', params: { name: 'relay_remove_server', arguments: { name: 'alpha' } } });
+    const cancelled = await relay.next((m) => m['method'] === 'notifications/cancelled');
+    expect(paramsOf(cancelled)['requestId']).toBe(asked['id']);
+    expect(String(paramsOf(cancelled)['reason'])).toContain("backend 'alpha'");
+  });
+
   it('forwards notifications/roots/list_changed from the client to the backends', async () => {
     const alpha = await backend({ name: 'alpha' });
     const client = await sdkClient(configFor([{ b: alpha }]), capable);

@@ -173,17 +173,19 @@ describe('ServerRequests', () => {
   });
 
   describe('withdrawEnded', () => {
+    const configured = () => true;
+
     it("withdraws only the requests whose session's connection has closed, telling the client with the relay id", () => {
       const alpha = fakeSession('alpha');
       const beta = fakeSession('beta');
       const requests = new ServerRequests(() => ALL);
       const forAlpha = relayIdOf(requests.forward(inbound(alpha, request(1, 'sampling/createMessage', { _meta: { progressToken: 'a-tok' } }))));
       const forBeta = relayIdOf(requests.forward(inbound(beta, request(1, 'roots/list'))));
-      expect(requests.withdrawEnded()).toEqual([]);
+      expect(requests.withdrawEnded(configured)).toEqual([]);
       expect(requests.waiting).toBe(2);
 
       alpha.close();
-      expect(requests.withdrawEnded()).toEqual([
+      expect(requests.withdrawEnded(configured)).toEqual([
         {
           message: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: forAlpha, reason: "backend 'alpha' disconnected before the answer; its request is withdrawn" } },
           backend: 'alpha',
@@ -191,12 +193,24 @@ describe('ServerRequests', () => {
       ]);
       expect(requests.waiting).toBe(1);
       // withdrawn once; the client's late answer and progress are not ours any more
-      expect(requests.withdrawEnded()).toEqual([]);
+      expect(requests.withdrawEnded(configured)).toEqual([]);
       expect(requests.resolve(answer(forAlpha))).toBe(false);
       expect(requests.progressFromClient({ progressToken: `${String(forAlpha)}-progress`, progress: 1 })).toBe(false);
       expect(alpha.respond).not.toHaveBeenCalled();
       expect(requests.resolve(answer(forBeta))).toBe(true);
       expect(beta.respond).toHaveBeenCalledTimes(1);
+    });
+
+    it('withdraws the requests of a backend that is no longer configured, even before its connection has closed', () => {
+      const alpha = fakeSession('alpha');
+      const beta = fakeSession('beta');
+      const requests = new ServerRequests(() => ALL);
+      const forAlpha = relayIdOf(requests.forward(inbound(alpha, request('x', 'elicitation/create'))));
+      relayIdOf(requests.forward(inbound(beta, request('y', 'elicitation/create'))));
+      expect(requests.withdrawEnded((backend) => backend !== 'alpha')).toEqual([
+        { message: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: forAlpha, reason: "backend 'alpha' was removed before the answer; its request is withdrawn" } }, backend: 'alpha' },
+      ]);
+      expect(requests.waiting).toBe(1);
     });
   });
 });
