@@ -49,8 +49,10 @@ function main(): void {
     log.emit({ event: 'relay.stop', reason, level: 'info' });
     subscription.unsubscribe();
     written.complete();
-    // the log's last lines may still be in flight: exit once they have landed (or at the deadline below)
-    setTimeout(() => void log.close().then(() => process.exit()), 50).unref();
+    // the log's last lines may still be queued or in flight: exit once they have landed (or at the deadline below).
+    // This timer keeps the process alive: unref'd, a relay with nothing else left open exited before it fired, and
+    // its whole log (still queued: the buffer flushes every 100 ms) was lost.
+    setTimeout(() => void log.close().then(() => process.exit()), 50);
     setTimeout(() => process.exit(), EXIT_DEADLINE_MS).unref();
   };
 
