@@ -5,10 +5,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, Subject } from 'rxjs';
-import { ConnectionClosedError, errorMessage } from '../streams/errors.js';
-import { classify, ErrorCode, failure, parseMessage, type Classified, type JsonRpcId } from '../streams/jsonrpc.js';
-import type { BackendLink, OpenLink } from '../streams/link.js';
-import type { BackendEntry } from '../streams/schema.js';
+import { ConnectionClosedError, errorMessage } from '../streams/core/errors.js';
+import { classify, ErrorCode, failure, parseMessage, type Classified, type JsonRpcId } from '../streams/core/jsonrpc.js';
+import type { BackendLink, OpenLink } from '../streams/rpc/link.js';
+import type { BackendEntry } from '../streams/config/schema.js';
 import { SseEventTooLargeError, sseParser } from './sse.js';
 
 /** before reopening a stream that ended, unless the server said otherwise (`retry:`) */

@@ -2,9 +2,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { constants } from 'node:os';
 import { Observable, type Subscriber } from 'rxjs';
-import { ConnectError, ConnectionClosedError } from '../streams/errors.js';
-import type { BackendLink, OpenLink } from '../streams/link.js';
-import type { BackendEntry, StdioCommand } from '../streams/schema.js';
+import { ConnectError, ConnectionClosedError } from '../streams/core/errors.js';
+import type { BackendLink, OpenLink } from '../streams/rpc/link.js';
+import type { BackendEntry, StdioCommand } from '../streams/config/schema.js';
 
 /** a stderr line is a log event: keep its head, not a runaway dump */
 const MAX_STDERR_LINE_BYTES = 4_096;

@@ -1,9 +1,9 @@
 /** The WebSocket transport to a backend: one JSON-RPC message per text frame, ping/pong keep-alive, subprotocol fallback. */
 import { Observable } from 'rxjs';
 import WebSocket from 'ws';
-import { ConnectError, ConnectionClosedError } from '../streams/errors.js';
-import { UNDECODED_FRAME_BYTES, type BackendLink, type Frame, type OpenLink, type UndecodedFrame } from '../streams/link.js';
-import type { BackendEntry } from '../streams/schema.js';
+import { ConnectError, ConnectionClosedError } from '../streams/core/errors.js';
+import { UNDECODED_FRAME_BYTES, type BackendLink, type Frame, type OpenLink, type UndecodedFrame } from '../streams/rpc/link.js';
+import type { BackendEntry } from '../streams/config/schema.js';
 
 const NO_SUBPROTOCOL = 'Server sent no subprotocol';
 const TEXT_FRAME = { binary: false } as const;

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { watch } from 'chokidar';
 import { concat, debounceTime, defer, filter, interval, map, Observable, of, switchMap, take } from 'rxjs';
-import type { ConfigInput } from '../streams/config.js';
+import type { ConfigInput } from '../streams/config/config.js';
 
 /** editor saves arrive as bursts (truncate+write, delete+recreate, write temp+rename): one reload per burst */
 const SETTLE_MS = 50;

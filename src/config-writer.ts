@@ -2,10 +2,10 @@
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { defer, type Observable } from 'rxjs';
 import { isMap, isSeq, parseDocument, type YAMLSeq } from 'yaml';
-import type { ConfigInput } from '../streams/config.js';
-import { ConfigError } from '../streams/errors.js';
-import type { ConfigEdit } from '../streams/management.js';
-import { parseConfig, type Env } from '../streams/parse-config.js';
+import type { ConfigInput } from '../streams/config/config.js';
+import { ConfigError } from '../streams/core/errors.js';
+import type { ConfigEdit } from '../streams/management/management.js';
+import { parseConfig, type Env } from '../streams/config/parse-config.js';
 
 export class ConfigEditError extends Error {
   override readonly name = 'ConfigEditError';

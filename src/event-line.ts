@@ -3,7 +3,7 @@
  * call.done is logged once per call, and pino's generic serializer was a tenth of the relay's time per call.
  * Null when a field cannot be serialized (a cycle, a BigInt): the caller hands that event to pino instead.
  */
-import type { RelayEvent } from '../streams/events.js';
+import type { RelayEvent } from '../streams/catalogue/events.js';
 
 export const LEVEL_VALUES = { debug: 20, info: 30, warn: 40, error: 50 } as const;
 

@@ -3,7 +3,7 @@
  * batch, so the per-call work left on a call's path is a push (call.done is logged once per call). A batch is joined
  * and encoded once and written per 32 KiB or per flush period: one system call for hundreds of lines.
  */
-import type { RelayEvent } from '../streams/events.js';
+import type { RelayEvent } from '../streams/catalogue/events.js';
 
 /** how stale the log may get when little happens */
 export const FLUSH_EVERY_MS = 100;

@@ -2,7 +2,7 @@
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
-import type { RelayEvent } from '../streams/events.js';
+import type { RelayEvent } from '../streams/catalogue/events.js';
 import { eventLine, LEVEL_VALUES } from './event-line.js';
 import { BATCH_BYTES, createLogBuffer } from './log-buffer.js';
 

@@ -6,7 +6,7 @@ import { createOpenLink } from './open-link.js';
 import { parseCli, USAGE } from './cli.js';
 import { configFile$ } from './config-source.js';
 import { createConfigWriter } from './config-writer.js';
-import type { ConfigInput } from '../streams/config.js';
+import type { ConfigInput } from '../streams/config/config.js';
 import { createEventLog } from './logger.js';
 import { lineWriter, lines$ } from './stdio.js';
 import { VERSION } from './version.js';

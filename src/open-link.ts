@@ -1,6 +1,6 @@
 /** Picks the transport adapter for a backend entry. */
-import type { EmitEvent } from '../streams/events.js';
-import type { OpenLink } from '../streams/link.js';
+import type { EmitEvent } from '../streams/catalogue/events.js';
+import type { OpenLink } from '../streams/rpc/link.js';
 import { openHttpLink } from './backend-http.js';
 import { openStdioLinkWith } from './backend-stdio.js';
 import { openWebSocketLink } from './backend-ws.js';

@@ -1,7 +1,7 @@
 /** Newline-delimited JSON-RPC over a byte stream: lines in, lines out. Streams are injected so tests hand in their own. */
 import { Observable } from 'rxjs';
 import type { Readable, Writable } from 'node:stream';
-import type { ClientLine } from '../streams/client-output.js';
+import type { ClientLine } from '../streams/session/client-output.js';
 
 /** Lines of the input; completes when it ends. A trailing \r (CRLF clients) is dropped. */
 export function lines$(input: Readable): Observable<string> {

@@ -20,27 +20,27 @@ import {
   timer,
   type Observable,
 } from 'rxjs';
-import { hasAttempted } from './backend-state.js';
-import { backendStates$ } from './backends.js';
-import type { BackendStates } from './backends.js';
-import { buildCatalogue, type Catalogue } from './catalogue.js';
-import type { ListedKind } from './client-requests.js';
-import type { BackendInbound } from './connection.js';
-import { declaredToBackends, toClient } from './inbound.js';
-import { buildOffers } from './offers.js';
-import { ServerRequests } from './server-requests.js';
-import { replayClientSetup, type ClientSetup } from './session-replay.js';
-import { serializeForClient, type ClientLine, type Outgoing } from './client-output.js';
-import { configState, type ConfigInput } from './config.js';
-import { canonicalJson } from './diff.js';
-import { backendEvents, catalogueEvents, type EmitEvent } from './events.js';
-import { notification, parseMessage } from './jsonrpc.js';
-import type { OpenLink } from './link.js';
-import { MANAGEMENT_TOOL_NAMES, type ConfigEdit } from './management.js';
-import type { Env } from './parse-config.js';
-import { routeClient } from './router.js';
-import { DEFAULT_MAX_CLIENT_MESSAGE_BYTES, type BackendEntry } from './schema.js';
-import { createSignal } from './signal.js';
+import { hasAttempted } from './backend/backend-state.js';
+import { backendStates$ } from './backend/backends.js';
+import type { BackendStates } from './backend/backends.js';
+import { buildCatalogue, type Catalogue } from './catalogue/catalogue.js';
+import type { ListedKind } from './session/client-requests.js';
+import type { BackendInbound } from './backend/connection.js';
+import { declaredToBackends, toClient } from './session/inbound.js';
+import { buildOffers } from './catalogue/offers.js';
+import { ServerRequests } from './session/server-requests.js';
+import { replayClientSetup, type ClientSetup } from './session/session-replay.js';
+import { serializeForClient, type ClientLine, type Outgoing } from './session/client-output.js';
+import { configState, type ConfigInput } from './config/config.js';
+import { canonicalJson } from './config/diff.js';
+import { backendEvents, catalogueEvents, type EmitEvent } from './catalogue/events.js';
+import { notification, parseMessage } from './core/jsonrpc.js';
+import type { OpenLink } from './rpc/link.js';
+import { MANAGEMENT_TOOL_NAMES, type ConfigEdit } from './management/management.js';
+import type { Env } from './config/parse-config.js';
+import { routeClient } from './session/router.js';
+import { DEFAULT_MAX_CLIENT_MESSAGE_BYTES, type BackendEntry } from './config/schema.js';
+import { createSignal } from './core/signal.js';
 
 export interface RelayDeps {
   file: string;

@@ -3,10 +3,10 @@ import { NEVER, type Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openHttpLink } from '../../src/backend-http.js';
 import { SseEventTooLargeError, sseParser, type SseEvent } from '../../src/sse.js';
-import { backendLife$, type BackendEvent } from '../../streams/connection.js';
-import { ConnectionClosedError } from '../../streams/errors.js';
-import type { BackendLink } from '../../streams/link.js';
-import { DEFAULT_SETTINGS, type BackendEntry } from '../../streams/schema.js';
+import { backendLife$, type BackendEvent } from '../../streams/backend/connection.js';
+import { ConnectionClosedError } from '../../streams/core/errors.js';
+import type { BackendLink } from '../../streams/rpc/link.js';
+import { DEFAULT_SETTINGS, type BackendEntry } from '../../streams/config/schema.js';
 import { interruptedTool, startHttpBackend, type RunningHttpBackend } from '../fixtures/http-backend.js';
 import { echoTool, progressTool } from '../fixtures/tools.js';
 

@@ -7,11 +7,11 @@ import { createInterface } from 'node:readline';
 import { firstValueFrom, type Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStdioLinkWith } from '../../src/backend-stdio.js';
-import { ConnectError, ConnectionClosedError } from '../../streams/errors.js';
-import type { BackendLink } from '../../streams/link.js';
-import { requestResult } from '../../streams/request-result.js';
-import { RpcChannel } from '../../streams/rpc-channel.js';
-import { DEFAULT_SETTINGS, type BackendEntry, type StdioCommand } from '../../streams/schema.js';
+import { ConnectError, ConnectionClosedError } from '../../streams/core/errors.js';
+import type { BackendLink } from '../../streams/rpc/link.js';
+import { requestResult } from '../../streams/rpc/request-result.js';
+import { RpcChannel } from '../../streams/rpc/rpc-channel.js';
+import { DEFAULT_SETTINGS, type BackendEntry, type StdioCommand } from '../../streams/config/schema.js';
 
 const FIXTURE = resolve(import.meta.dirname, '../../dist/test/fixtures/stdio-backend.js');
 const BACKEND_STDIO = resolve(import.meta.dirname, '../../dist/src/backend-stdio.js');

@@ -3,7 +3,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { eventLine, LEVEL_VALUES } from '../../src/event-line.js';
-import type { RelayEvent } from '../../streams/events.js';
+import type { RelayEvent } from '../../streams/catalogue/events.js';
 
 function pinoLine(event: RelayEvent): Record<string, unknown> {
   const lines: string[] = [];

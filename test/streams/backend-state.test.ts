@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { hasAttempted, initialBackendState, reduceBackendState, type BackendState } from '../../streams/backend-state.js';
-import type { BackendEvent } from '../../streams/connection.js';
-import { RpcChannel } from '../../streams/rpc-channel.js';
+import { hasAttempted, initialBackendState, reduceBackendState, type BackendState } from '../../streams/backend/backend-state.js';
+import type { BackendEvent } from '../../streams/backend/connection.js';
+import { RpcChannel } from '../../streams/rpc/rpc-channel.js';
 import { entry, scriptedLink, session, tool } from './helpers.js';
 import { NEVER } from 'rxjs';
 

@@ -1,9 +1,9 @@
 import { map, NEVER, shareReplay, withLatestFrom, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { backendStates$, type BackendsDeps, type BackendStates } from '../../streams/backends.js';
-import { ConnectionClosedError } from '../../streams/errors.js';
-import type { BackendLink } from '../../streams/link.js';
-import type { BackendEntry } from '../../streams/schema.js';
+import { backendStates$, type BackendsDeps, type BackendStates } from '../../streams/backend/backends.js';
+import { ConnectionClosedError } from '../../streams/core/errors.js';
+import type { BackendLink } from '../../streams/rpc/link.js';
+import type { BackendEntry } from '../../streams/config/schema.js';
 import { entry, FakeBackend, fakeBackends, identity, scheduler, tool } from './helpers.js';
 
 const baseDeps = { jitter: identity, clientCapabilities: {}, clientInfo: { name: 'test', version: '1' }, kicks$: NEVER, restarts$: NEVER };

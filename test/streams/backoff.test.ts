@@ -1,6 +1,6 @@
 import { defer, type Observable } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import { backoff, backoffDelayMs } from '../../streams/backoff.js';
+import { backoff, backoffDelayMs } from '../../streams/backend/backoff.js';
 import { identity, scheduler } from './helpers.js';
 
 const always = () => true;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildCatalogue } from '../../streams/catalogue.js';
-import { claudeNameWarning } from '../../streams/validate.js';
+import { buildCatalogue } from '../../streams/catalogue/catalogue.js';
+import { claudeNameWarning } from '../../streams/catalogue/validate.js';
 import { connectedState, entry, states, tool } from './helpers.js';
 
 const none: ReadonlySet<string> = new Set();

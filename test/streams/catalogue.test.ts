@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildCatalogue } from '../../streams/catalogue.js';
-import { initialBackendState } from '../../streams/backend-state.js';
+import { buildCatalogue } from '../../streams/catalogue/catalogue.js';
+import { initialBackendState } from '../../streams/backend/backend-state.js';
 import { connectedState, entry, states, tool } from './helpers.js';
 
 const none: ReadonlySet<string> = new Set();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { byteLength, serializeForClient } from '../../streams/client-output.js';
+import { byteLength, serializeForClient } from '../../streams/session/client-output.js';
 
 const deep = (levels: number): unknown => {
   let value: unknown = 'bottom';

@@ -1,9 +1,9 @@
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { configState, type ConfigInput, type ConfigState } from '../../streams/config.js';
-import { ConfigError } from '../../streams/errors.js';
-import { parseConfig } from '../../streams/parse-config.js';
-import { EMPTY_CONFIG, type RelayConfig } from '../../streams/schema.js';
+import { configState, type ConfigInput, type ConfigState } from '../../streams/config/config.js';
+import { ConfigError } from '../../streams/core/errors.js';
+import { parseConfig } from '../../streams/config/parse-config.js';
+import { EMPTY_CONFIG, type RelayConfig } from '../../streams/config/schema.js';
 import { scheduler } from './helpers.js';
 
 const FILE = 'backends.yaml';

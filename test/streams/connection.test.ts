@@ -1,9 +1,9 @@
 import { concat, map, NEVER, of, takeUntil, timer, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { backendLife$, type BackendEvent, type ConnectionDeps } from '../../streams/connection.js';
-import type { BackendLink } from '../../streams/link.js';
-import { LATEST_PROTOCOL_VERSION } from '../../streams/protocol.js';
-import type { BackendEntry } from '../../streams/schema.js';
+import { backendLife$, type BackendEvent, type ConnectionDeps } from '../../streams/backend/connection.js';
+import type { BackendLink } from '../../streams/rpc/link.js';
+import { LATEST_PROTOCOL_VERSION } from '../../streams/core/protocol.js';
+import type { BackendEntry } from '../../streams/config/schema.js';
 import { entry, FakeBackend, fakeBackends, identity, scheduler, scriptedLink, tool, type Frame } from './helpers.js';
 
 const alpha = entry('alpha', { settings: { connectWaitMs: 50, pingIntervalMs: 30, pongTimeoutMs: 10, backoff: { initialMs: 100, maxMs: 1_000 } } });

@@ -1,7 +1,7 @@
 // One timer per connection for every call's timeout: exact expiry times, re-arming on progress, ended calls never expiring.
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { Deadlines } from '../../streams/deadlines.js';
+import { Deadlines } from '../../streams/rpc/deadlines.js';
 import { scheduler } from './helpers.js';
 
 /** runs `script` in virtual time; returns "key@ms" for every expiry */

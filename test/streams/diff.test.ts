@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, diffBackends } from '../../streams/diff.js';
-import type { BackendEntry } from '../../streams/schema.js';
+import { canonicalJson, diffBackends } from '../../streams/config/diff.js';
+import type { BackendEntry } from '../../streams/config/schema.js';
 import { entry } from './helpers.js';
 
 /** The same entry with its keys (and its headers' keys) written in another order, as YAML may. */

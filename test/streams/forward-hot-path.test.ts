@@ -2,12 +2,12 @@
 // call goes out at once through the hand-written subscriber. Same behaviour as the slow path, asserted the same way.
 import { map, NEVER, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { BackendStates } from '../../streams/backends.js';
-import { forwardToolCall, type CallDeps } from '../../streams/forward.js';
-import { ConnectionClosedError } from '../../streams/errors.js';
-import type { RelayEvent } from '../../streams/events.js';
-import type { JsonRpcRequest } from '../../streams/jsonrpc.js';
-import { RpcChannel } from '../../streams/rpc-channel.js';
+import type { BackendStates } from '../../streams/backend/backends.js';
+import { forwardToolCall, type CallDeps } from '../../streams/session/forward.js';
+import { ConnectionClosedError } from '../../streams/core/errors.js';
+import type { RelayEvent } from '../../streams/catalogue/events.js';
+import type { JsonRpcRequest } from '../../streams/core/jsonrpc.js';
+import { RpcChannel } from '../../streams/rpc/rpc-channel.js';
 import { connectedState, entry, frame, scheduler, scriptedLink, session, states, type Frame } from './helpers.js';
 
 const alpha = entry('alpha', { settings: { timeoutMs: 100, connectWaitMs: 50 } });

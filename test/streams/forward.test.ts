@@ -1,12 +1,12 @@
 import { map, NEVER, shareReplay, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { BackendStates } from '../../streams/backends.js';
-import type { BackendState } from '../../streams/backend-state.js';
-import { forwardToolCall, type CallDeps } from '../../streams/forward.js';
-import { ConnectionClosedError } from '../../streams/errors.js';
-import type { RelayEvent } from '../../streams/events.js';
-import type { JsonRpcRequest } from '../../streams/jsonrpc.js';
-import { RpcChannel } from '../../streams/rpc-channel.js';
+import type { BackendStates } from '../../streams/backend/backends.js';
+import type { BackendState } from '../../streams/backend/backend-state.js';
+import { forwardToolCall, type CallDeps } from '../../streams/session/forward.js';
+import { ConnectionClosedError } from '../../streams/core/errors.js';
+import type { RelayEvent } from '../../streams/catalogue/events.js';
+import type { JsonRpcRequest } from '../../streams/core/jsonrpc.js';
+import { RpcChannel } from '../../streams/rpc/rpc-channel.js';
 import { connectedState, entry, frame, scheduler, scriptedLink, session, states, type Frame } from './helpers.js';
 
 const alpha = entry('alpha', { settings: { timeoutMs: 100, connectWaitMs: 50 } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, makeFilter } from '../../streams/glob.js';
+import { globToRegExp, makeFilter } from '../../streams/core/glob.js';
 
 const matches = (pattern: string, name: string): boolean => globToRegExp(pattern).test(name);
 

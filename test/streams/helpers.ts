@@ -2,12 +2,12 @@
 import { asyncScheduler, NEVER, Subject, concat, defer, of, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { expect } from 'vitest';
-import { initialBackendState, type BackendState } from '../../streams/backend-state.js';
-import type { BackendSession } from '../../streams/connection.js';
-import type { BackendLink, Frame as LinkFrame, UndecodedFrame } from '../../streams/link.js';
-import type { ClientLine } from '../../streams/client-output.js';
-import { RpcChannel } from '../../streams/rpc-channel.js';
-import { DEFAULT_SETTINGS, type BackendEntry, type BackendSettings } from '../../streams/schema.js';
+import { initialBackendState, type BackendState } from '../../streams/backend/backend-state.js';
+import type { BackendSession } from '../../streams/backend/connection.js';
+import type { BackendLink, Frame as LinkFrame, UndecodedFrame } from '../../streams/rpc/link.js';
+import type { ClientLine } from '../../streams/session/client-output.js';
+import { RpcChannel } from '../../streams/rpc/rpc-channel.js';
+import { DEFAULT_SETTINGS, type BackendEntry, type BackendSettings } from '../../streams/config/schema.js';
 
 export const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 

@@ -1,7 +1,7 @@
 // The calls-in-flight table: it must answer exactly as a Map would, through growth, shrinking and probe-run deletes.
 import { describe, expect, it } from 'vitest';
-import { IdTable } from '../../streams/id-table.js';
-import type { JsonRpcId } from '../../streams/jsonrpc.js';
+import { IdTable } from '../../streams/rpc/id-table.js';
+import type { JsonRpcId } from '../../streams/core/jsonrpc.js';
 
 /** a small deterministic generator (mulberry32), so a failure replays */
 function random(seed: number): () => number {

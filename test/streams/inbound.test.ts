@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { declaredToBackends, toClient } from '../../streams/inbound.js';
-import { ErrorCode, type JsonRpcRequest } from '../../streams/jsonrpc.js';
-import { ServerRequests } from '../../streams/server-requests.js';
+import { declaredToBackends, toClient } from '../../streams/session/inbound.js';
+import { ErrorCode, type JsonRpcRequest } from '../../streams/core/jsonrpc.js';
+import { ServerRequests } from '../../streams/session/server-requests.js';
 import { fakeSession, inbound, note, request } from './session-fakes.js';
 
 const everything = new ServerRequests(() => ({ sampling: {}, elicitation: {}, roots: {} }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PongTimeoutError } from '../../streams/errors.js';
-import { keepAlive } from '../../streams/keep-alive.js';
+import { PongTimeoutError } from '../../streams/core/errors.js';
+import { keepAlive } from '../../streams/backend/keep-alive.js';
 import { scheduler } from './helpers.js';
 
 describe('keepAlive', () => {

@@ -1,8 +1,8 @@
 // Keep-alive over transports without a ping of their own (stdio, HTTP): an MCP `ping` request with the same deadline.
 import { concat, map, NEVER, of, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { backendLife$, type BackendEvent } from '../../streams/connection.js';
-import type { BackendLink } from '../../streams/link.js';
+import { backendLife$, type BackendEvent } from '../../streams/backend/connection.js';
+import type { BackendLink } from '../../streams/rpc/link.js';
 import { entry, FakeBackend, identity, scheduler, tool } from './helpers.js';
 
 const local = entry('local', { transport: 'stdio', settings: { connectWaitMs: 50, pingIntervalMs: 30, pongTimeoutMs: 10, backoff: { initialMs: 100, maxMs: 1_000 } } });

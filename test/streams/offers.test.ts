@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { initialBackendState, type BackendState } from '../../streams/backend-state.js';
-import type { Extras } from '../../streams/connection.js';
-import { buildOffers, resourceOwner } from '../../streams/offers.js';
-import type { BackendEntry } from '../../streams/schema.js';
+import { initialBackendState, type BackendState } from '../../streams/backend/backend-state.js';
+import type { Extras } from '../../streams/backend/connection.js';
+import { buildOffers, resourceOwner } from '../../streams/catalogue/offers.js';
+import type { BackendEntry } from '../../streams/config/schema.js';
 import { entry, states } from './helpers.js';
 
 const alpha = entry('alpha');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PAGE_SIZE, pageOf, type Page } from '../../streams/paging.js';
+import { PAGE_SIZE, pageOf, type Page } from '../../streams/catalogue/paging.js';
 
 const items = (count: number): number[] => Array.from({ length: count }, (_, index) => index);
 

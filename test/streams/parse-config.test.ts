@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../streams/errors.js';
-import { parseConfig } from '../../streams/parse-config.js';
-import type { RelayConfig } from '../../streams/schema.js';
+import { ConfigError } from '../../streams/core/errors.js';
+import { parseConfig } from '../../streams/config/parse-config.js';
+import type { RelayConfig } from '../../streams/config/schema.js';
 
 const FILE = '/etc/relay/backends.yaml';
 

@@ -1,8 +1,8 @@
 // Large success results are passed on without JSON.parse when the caller only forwards them.
 import { describe, expect, it } from 'vitest';
-import { RpcChannel, type CallEvent } from '../../streams/rpc-channel.js';
-import type { ClientLine } from '../../streams/client-output.js';
-import { spliceUndecodedId } from '../../streams/splice-id.js';
+import { RpcChannel, type CallEvent } from '../../streams/rpc/rpc-channel.js';
+import type { ClientLine } from '../../streams/session/client-output.js';
+import { spliceUndecodedId } from '../../streams/rpc/splice-id.js';
 import { lineText, scheduler, scriptedLink, undecodedFrame } from './helpers.js';
 
 const big = 'x'.repeat(300 * 1024);

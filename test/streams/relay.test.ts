@@ -1,9 +1,9 @@
 import { EMPTY, map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { ConfigInput } from '../../streams/config.js';
-import { ConnectionClosedError } from '../../streams/errors.js';
-import type { RelayEvent } from '../../streams/events.js';
-import { MANAGEMENT_TOOLS } from '../../streams/management.js';
+import type { ConfigInput } from '../../streams/config/config.js';
+import { ConnectionClosedError } from '../../streams/core/errors.js';
+import type { RelayEvent } from '../../streams/catalogue/events.js';
+import { MANAGEMENT_TOOLS } from '../../streams/management/management.js';
 import { relay, type RelayDeps } from '../../streams/relay.js';
 import { fakeBackends, identity, scheduler, tool } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { map, NEVER, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConnectionClosedError, NotWrittenError, OutcomeUnknownError } from '../../streams/errors.js';
-import { refuseRequest, RpcChannel, type CallEvent } from '../../streams/rpc-channel.js';
+import { ConnectionClosedError, NotWrittenError, OutcomeUnknownError } from '../../streams/core/errors.js';
+import { refuseRequest, RpcChannel, type CallEvent } from '../../streams/rpc/rpc-channel.js';
 import { frame, scheduler, scriptedLink } from './helpers.js';
 
 /** the backend's raw frame rides along on responses; these tests compare the parsed events */

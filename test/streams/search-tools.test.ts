@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildCatalogue, type Catalogue } from '../../streams/catalogue.js';
-import { searchTools } from '../../streams/management.js';
+import { buildCatalogue, type Catalogue } from '../../streams/catalogue/catalogue.js';
+import { searchTools } from '../../streams/management/management.js';
 import { connectedState, entry, states, tool } from './helpers.js';
 
 const alpha = entry('alpha');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, type JsonRpcResponse } from '../../streams/jsonrpc.js';
-import { ServerRequests } from '../../streams/server-requests.js';
+import { ErrorCode, type JsonRpcResponse } from '../../streams/core/jsonrpc.js';
+import { ServerRequests } from '../../streams/session/server-requests.js';
 import { fakeSession, inbound, note, request } from './session-fakes.js';
 
 const ALL = { sampling: {}, elicitation: {}, roots: { listChanged: true } };

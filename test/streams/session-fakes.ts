@@ -1,7 +1,7 @@
 /** Fakes for the server-request and inbound tests: a session whose channel only records what is answered. */
 import { vi, type Mock } from 'vitest';
-import type { BackendInbound, BackendSession } from '../../streams/connection.js';
-import type { JsonRpcId, JsonRpcNotification, JsonRpcRequest } from '../../streams/jsonrpc.js';
+import type { BackendInbound, BackendSession } from '../../streams/backend/connection.js';
+import type { JsonRpcId, JsonRpcNotification, JsonRpcRequest } from '../../streams/core/jsonrpc.js';
 
 export interface FakeSession {
   session: BackendSession;

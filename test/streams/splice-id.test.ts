@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientLine } from '../../streams/client-output.js';
-import { spliceRequestId, spliceResponseId, spliceUndecodedId } from '../../streams/splice-id.js';
+import type { ClientLine } from '../../streams/session/client-output.js';
+import { spliceRequestId, spliceResponseId, spliceUndecodedId } from '../../streams/rpc/splice-id.js';
 import { lineText, undecodedFrame } from './helpers.js';
 
 describe('spliceResponseId', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { templateMatcher } from '../../streams/uri-template.js';
+import { templateMatcher } from '../../streams/catalogue/uri-template.js';
 
 const check = (template: string, yes: string[], no: string[]): void => {
   const matcher = templateMatcher(template);

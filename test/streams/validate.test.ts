@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateTool } from '../../streams/validate.js';
+import { validateTool } from '../../streams/catalogue/validate.js';
 
 const good = {
   name: 'search',

@@ -1,0 +1,77 @@
+/** The relay's status, derived from config, backend states and catalogue: never stored, so never stale. */
+import type { BackendState } from '../backend/backend-state.js';
+import type { BackendStates } from '../backend/backends.js';
+import type { Catalogue } from './catalogue.js';
+import type { ConfigState } from '../config/config.js';
+import { redactUrl } from '../core/redact.js';
+import type { BackendEntry } from '../config/schema.js';
+
+export type Health = 'unknown' | 'connecting' | 'healthy' | 'degraded' | 'failed';
+
+export interface ServerStatus {
+  name: string;
+  url: string;
+  enabled: boolean;
+  connected: boolean;
+  health: Health;
+  tools: number;
+  tool_names: string[];
+  invalid_tools: number;
+  error?: string;
+  warnings?: string[];
+}
+
+export interface RelayStatus {
+  total_servers: number;
+  connected_servers: number;
+  total_tools: number;
+  config_file: string;
+  config_error?: string;
+  servers: ServerStatus[];
+}
+
+export function healthOf(state: BackendState | undefined, catalogue: Catalogue): Health {
+  if (!state || state.phase === 'unknown') return 'unknown';
+  if (state.phase === 'connecting') return state.error === null ? 'connecting' : 'failed';
+  if (state.phase === 'failed') return 'failed';
+  const invalid = catalogue.findings.some((finding) => finding.backend === state.entry.name && finding.level === 'invalid');
+  return invalid || state.violations.length > 0 ? 'degraded' : 'healthy';
+}
+
+function serverStatus(entry: BackendEntry, state: BackendState | undefined, catalogue: Catalogue): ServerStatus {
+  const tools = catalogue.perBackend.get(entry.name);
+  const findings = catalogue.findings.filter((finding) => finding.backend === entry.name);
+  const describe = (level: 'invalid' | 'warning') =>
+    findings.filter((finding) => finding.level === level).map((finding) => `${finding.tool ?? '<unnamed tool>'}: ${finding.reason}`);
+  const errors = [
+    ...(state?.error && state.phase !== 'connected' ? [state.error] : []),
+    ...(state?.violations ?? []).map((violation) => `protocol error: ${violation}`),
+    ...describe('invalid').map((reason) => `invalid tool ${reason}`),
+  ];
+  const warnings = describe('warning');
+  return {
+    name: entry.name,
+    url: redactUrl(entry.url),
+    enabled: entry.enabled,
+    connected: state?.phase === 'connected',
+    health: entry.enabled ? healthOf(state, catalogue) : 'unknown',
+    tools: tools?.valid.length ?? 0,
+    tool_names: tools?.valid ?? [],
+    invalid_tools: tools?.invalid ?? 0,
+    ...(entry.enabled ? {} : { error: 'disabled in the config (enabled: false)' }),
+    ...(entry.enabled && errors.length > 0 ? { error: errors.join('; ') } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
+
+export function buildStatus(file: string, config: ConfigState, states: BackendStates, catalogue: Catalogue): RelayStatus {
+  const servers = config.config.backends.map((entry) => serverStatus(entry, states.get(entry.name), catalogue));
+  return {
+    total_servers: servers.length,
+    connected_servers: servers.filter((server) => server.connected).length,
+    total_tools: catalogue.routes.size,
+    config_file: file,
+    ...(config.error ? { config_error: config.error.message } : {}),
+    servers,
+  };
+}

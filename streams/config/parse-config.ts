@@ -1,0 +1,125 @@
+/** backends.yaml text -> RelayConfig, or a ConfigError naming the file, the line and the field. */
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { ConfigError } from '../core/errors.js';
+import {
+  configSchema,
+  DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
+  DEFAULT_SETTINGS,
+  DEFAULT_STARTUP_GRACE_MS,
+  type BackendEntry,
+  type BackendSettings,
+  type RawConfig,
+  type RelayConfig,
+} from './schema.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+type Path = ReadonlyArray<string | number>;
+
+const fieldName = (path: Path): string =>
+  path.reduce<string>((name, key) => (typeof key === 'number' ? `${name}[${key}]` : name ? `${name}.${key}` : key), '');
+
+/** The line of the deepest node on the path that exists, so a missing field points at its parent. */
+function lineOf(doc: Document, lines: LineCounter, path: Path): number | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const parent = depth === 0 ? null : depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
+    // a key's own line: a block value (`key:` then an indented map) starts on the line below
+    const key = isMap(parent) ? parent.items.find((pair) => isScalar(pair.key) && pair.key.value === path[depth - 1])?.key : undefined;
+    const node = isNode(key) ? key : depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function substituteEnv(value: string, env: Env, fail: (name: string) => never): string {
+  return value.replace(ENV_REFERENCE, (_match, name: string) => env[name] ?? fail(name));
+}
+
+function resolveSettings(base: BackendSettings, over: Partial<RawSettings> | null | undefined): BackendSettings {
+  if (!over) return base;
+  return {
+    timeoutMs: over.timeoutMs ?? base.timeoutMs,
+    connectWaitMs: over.connectWaitMs ?? base.connectWaitMs,
+    pingIntervalMs: over.pingIntervalMs ?? base.pingIntervalMs,
+    pongTimeoutMs: over.pongTimeoutMs ?? base.pongTimeoutMs,
+    backoff: {
+      initialMs: over.backoff?.initialMs ?? base.backoff.initialMs,
+      maxMs: over.backoff?.maxMs ?? base.backoff.maxMs,
+    },
+    maxMessageBytes: over.maxMessageBytes ?? base.maxMessageBytes,
+  };
+}
+
+type RawSettings = NonNullable<RawConfig['defaults']>;
+
+/** Never throws: anything the YAML library or a hostile file can throw (alias bombs, say) is a ConfigError too. */
+export function parseConfig(text: string, file: string, env: Env): RelayConfig | ConfigError {
+  try {
+    return parseConfigText(text, file, env);
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) return error;
+    return new ConfigError(file, `cannot load: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function parseConfigText(text: string, file: string, env: Env): RelayConfig | ConfigError {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const line = yamlError.linePos?.[0]?.line ?? lines.linePos(yamlError.pos[0]).line;
+    return new ConfigError(file, `invalid YAML: ${yamlError.message.split('\n')[0] ?? yamlError.code}`, line);
+  }
+  // an editor's truncate-then-write shows an empty file for a moment: that must not tear every backend down
+  if (doc.contents === null) return new ConfigError(file, 'the file is empty; write `backends: []` to run with no backends');
+  const raw: unknown = doc.toJS({ maxAliasCount: 1_000 }) ?? {};
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const at = (issue?.path ?? []).filter((key): key is string | number => typeof key !== 'symbol');
+    // an unknown key is the mistake, not the block holding it: point at the key and its line
+    const path = issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined ? [...at, issue.keys[0]] : at;
+    return new ConfigError(file, issue?.message ?? 'invalid', lineOf(doc, lines, path), fieldName(path) || undefined);
+  }
+  const defaults = resolveSettings(DEFAULT_SETTINGS, parsed.data.defaults);
+  try {
+    const backends = (parsed.data.backends ?? []).map((backend, index): BackendEntry => {
+      const substituted = (field: 'headers' | 'env'): Record<string, string> => {
+        const values: Record<string, string> = {};
+        for (const [key, value] of Object.entries(backend[field] ?? {})) {
+          const path = ['backends', index, field, key];
+          values[key] = substituteEnv(value, env, (name) => {
+            throw new ConfigError(file, `environment variable ${name} is not set`, lineOf(doc, lines, path), fieldName(path));
+          });
+        }
+        return values;
+      };
+      const headers = substituted('headers');
+      const command = backend.command === undefined ? null : { command: backend.command, args: backend.args ?? [], env: substituted('env'), cwd: backend.cwd ?? null };
+      const url = backend.url ?? `stdio:${[backend.command, ...(backend.args ?? [])].join(' ')}`;
+      return {
+        name: backend.name,
+        transport: command ? 'stdio' : /^wss?:/i.test(url) ? 'ws' : 'http',
+        url,
+        command,
+        prefix: backend.prefix ?? '',
+        toolFilter: { include: backend.tools?.include ?? [], exclude: backend.tools?.exclude ?? [] },
+        subprotocol: backend.subprotocol === undefined ? 'mcp' : backend.subprotocol || null,
+        headers,
+        enabled: backend.enabled ?? true,
+        settings: resolveSettings(defaults, backend),
+      };
+    });
+    return {
+      backends,
+      startupGraceMs: parsed.data.startupGraceMs ?? DEFAULT_STARTUP_GRACE_MS,
+      maxClientMessageBytes: parsed.data.maxClientMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
+      management: { allowChanges: parsed.data.management?.allowChanges ?? true },
+    };
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Requests a backend sends to the client (sampling, elicitation, roots, ping): forwarded with a relay id, and the
+ * client's answer mapped back to that backend's own id. A request the client did not declare it can serve gets -32601.
+ */
+import type { Outgoing } from './client-output.js';
+import type { BackendInbound, BackendSession } from '../backend/connection.js';
+import { ErrorCode, failure, notification, type JsonRpcId, type JsonRpcResponse } from '../core/jsonrpc.js';
+
+/** method -> the client capability it needs (null: every client answers it) */
+const SERVED: Readonly<Record<string, string | null>> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+  ping: null,
+};
+
+interface Pending {
+  backend: string;
+  session: BackendSession;
+  backendId: JsonRpcId;
+  /** the relay token the client sees in place of the backend's progressToken */
+  progressToken?: string;
+}
+
+interface ProgressRoute {
+  session: BackendSession;
+  token: unknown;
+}
+
+export class ServerRequests {
+  private next = 1;
+  private readonly pending = new Map<string, Pending>();
+  /** relay progress token -> the backend and its own token: the client's progress on a backend's request goes back */
+  private readonly progress = new Map<string, ProgressRoute>();
+
+  constructor(private readonly clientCapabilities: () => Record<string, unknown>) {}
+
+  /** What to send the client for a backend's request; null when it was answered here. */
+  forward({ backend, session, message }: BackendInbound): Outgoing | null {
+    if (!('id' in message)) return null;
+    const needed = Object.hasOwn(SERVED, message.method) ? SERVED[message.method] : undefined;
+    if (needed === undefined || (needed !== null && this.clientCapabilities()[needed] === undefined)) {
+      session.channel.respond(failure(message.id, ErrorCode.MethodNotFound, `${message.method} is not available: the client behind mcp-relay ${needed ? `did not declare the '${needed}' capability` : 'does not serve it'}`));
+      return null;
+    }
+    const relayId = `relay-${this.next++}`;
+    const meta = message.params?.['_meta'];
+    if (meta && typeof meta === 'object' && 'progressToken' in meta) {
+      // tokens of different backends may collide on the client: give it one of ours
+      const progressToken = `${relayId}-progress`;
+      this.progress.set(progressToken, { session, token: (meta as Record<string, unknown>)['progressToken'] });
+      this.pending.set(relayId, { backend, session, backendId: message.id, progressToken });
+      return { message: { ...message, id: relayId, params: { ...message.params, _meta: { ...meta, progressToken } } }, backend };
+    }
+    this.pending.set(relayId, { backend, session, backendId: message.id });
+    return { message: { ...message, id: relayId }, backend };
+  }
+
+  /** The client's answer to a forwarded request; false when the id is not one of ours. */
+  resolve(response: JsonRpcResponse): boolean {
+    const key = String(response.id);
+    const pending = this.pending.get(key);
+    if (!pending) return false;
+    this.forget(key, pending);
+    pending.session.channel.respond({ ...response, id: pending.backendId });
+    return true;
+  }
+
+  /** The client's progress on a forwarded request, back to the backend under its own token; false when not ours. */
+  progressFromClient(params: Record<string, unknown> | undefined): boolean {
+    const route = typeof params?.['progressToken'] === 'string' ? this.progress.get(params['progressToken']) : undefined;
+    if (!route) return false;
+    route.session.channel.notify('notifications/progress', { ...params, progressToken: route.token });
+    return true;
+  }
+
+  private forget(relayId: string, pending: Pending): void {
+    this.pending.delete(relayId);
+    if (pending.progressToken !== undefined) this.progress.delete(pending.progressToken);
+  }
+
+  /** requests forwarded to the client and not answered yet */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Requests whose backend session has ended (its connection closed: the backend went away or reconnected as a new
+   * session) or whose backend is no longer configured: nobody can take the client's answer any more, so the client is
+   * told they are cancelled instead of working on them.
+   */
+  withdrawEnded(configured: (backend: string) => boolean): Outgoing[] {
+    const withdrawn: Outgoing[] = [];
+    for (const [relayId, pending] of [...this.pending]) {
+      const removed = !configured(pending.backend);
+      if (!removed && !pending.session.channel.closed) continue;
+      this.forget(relayId, pending);
+      withdrawn.push({
+        message: notification('notifications/cancelled', {
+          requestId: relayId,
+          reason: `backend '${pending.backend}' ${removed ? 'was removed' : 'disconnected'} before the answer; its request is withdrawn`,
+        }),
+        backend: pending.backend,
+      });
+    }
+    return withdrawn;
+  }
+
+  /** A backend withdrew its own request: tell the client, with the relay id. */
+  cancel({ session, message }: BackendInbound): Outgoing | null {
+    const requestId = message.params?.['requestId'];
+    for (const [relayId, pending] of this.pending) {
+      if (pending.session === session && pending.backendId === requestId) {
+        this.forget(relayId, pending);
+        return { message: notification('notifications/cancelled', { ...message.params, requestId: relayId }) };
+      }
+    }
+    return null;
+  }
+}
