@@ -75,6 +75,16 @@ function isUndiciTimeout(error: unknown): boolean {
   return false;
 }
 
+/** errors of the connect phase: the request's bytes never left this process */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function neverConnected(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (CONNECT_ERRORS.has((current as NodeJS.ErrnoException).code ?? '')) return true;
+  }
+  return false;
+}
+
 /** fetch says only "fetch failed"; the reason (ECONNREFUSED, other side closed) is in its cause */
 const networkReason = (error: unknown): string =>
   error instanceof Error && error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : errorMessage(error);
@@ -142,7 +152,11 @@ class HttpSession {
     if (this.aborter.signal.aborted) return; // the link was closed: every request was aborted on purpose
     if (error instanceof ConnectionClosedError) this.fail(error);
     else if (isUndiciTimeout(error)) this.answer(message, `no answer from the backend over HTTP in time (${networkReason(error)}); it may still act on it`);
-    else this.fail(new ConnectionClosedError(this.entry.name, ABNORMAL_CLOSURE, networkReason(error)));
+    else {
+      // send() said "written" before the POST was tried: a POST that never connected did not reach the backend
+      const unsent = message.id !== undefined && neverConnected(error) ? new Set([message.id]) : undefined;
+      this.fail(new ConnectionClosedError(this.entry.name, ABNORMAL_CLOSURE, networkReason(error), unsent));
+    }
   }
 
   /** The optional stream of server-initiated messages; reopened whenever it ends, while the link lives. */

@@ -35,6 +35,8 @@ export class ConnectionClosedError extends Error {
     readonly backend: string,
     readonly code?: number,
     readonly reason?: string,
+    /** ids of requests the transport knows never reached the backend (a refused HTTP POST): safe to send again */
+    readonly unsent: ReadonlySet<number | string> = new Set(),
   ) {
     const detail = [code === undefined ? '' : `code ${code}`, reason ?? ''].filter(Boolean).join(': ');
     super(`connection to backend '${backend}' closed${detail ? ` (${detail})` : ''}`);

@@ -48,6 +48,8 @@ export const ErrorCode = {
   CallTimeout: -32052,
   OutcomeUnknown: -32053,
   BackendRemoved: -32054,
+  /** the backend answered with something that is not a valid answer (a result that is not an object, say) */
+  BackendProtocolError: -32055,
 } as const;
 
 export type Classified =

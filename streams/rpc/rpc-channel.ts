@@ -2,7 +2,7 @@
 import { Observable, TimeoutError } from 'rxjs';
 import { Deadlines } from './deadlines.js';
 import { IdTable } from './id-table.js';
-import { NotWrittenError, OutcomeUnknownError } from '../core/errors.js';
+import { ConnectionClosedError, NotWrittenError, OutcomeUnknownError } from '../core/errors.js';
 import { ErrorCode, failure, parseMessage, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
 import { spliceRequestId } from './splice-id.js';
 import { UNDECODED_FRAME_BYTES, type BackendLink, type Frame, type UndecodedFrame } from './link.js';
@@ -208,8 +208,7 @@ export class RpcChannel {
     const entry = id ? this.pending.get(Number(id[1])) : undefined;
     if (!id || !entry?.passThrough || frame.includes('\n') || frame.includes('\r')) return false;
     this.forget(Number(id[1]));
-    entry.sink.next({ kind: 'passed', id: Number(id[1]), frame });
-    entry.sink.complete();
+    deliver(entry.sink, { kind: 'passed', id: Number(id[1]), frame });
     return true;
   }
 
@@ -228,8 +227,7 @@ export class RpcChannel {
         // a response for an id we do not own (late, cancelled, a gateway's broadcast) is dropped
         if (!entry || typeof id !== 'number') return null;
         this.forget(id);
-        entry.sink.next({ kind: 'response', response: parsed.message, frame });
-        entry.sink.complete();
+        deliver(entry.sink, { kind: 'response', response: parsed.message, frame });
         return null;
       }
       case 'notification': {
@@ -254,15 +252,27 @@ export class RpcChannel {
     if (this.closedBy) return;
     this.closedBy = cause;
     // oldest request first, as they were sent
-    const entries = this.pending
-      .entriesNow()
-      .sort(([a], [b]) => (a as number) - (b as number))
-      .map(([, entry]) => entry);
+    const entries = this.pending.entriesNow().sort(([a], [b]) => (a as number) - (b as number));
     this.pending.clear();
     this.progress.clear();
     for (const queue of this.deadlines.values()) queue.clear();
-    for (const entry of entries) entry.sink.error(new OutcomeUnknownError(this.backend, cause));
+    const unsent = cause instanceof ConnectionClosedError ? cause.unsent : undefined;
+    for (const [id, entry] of entries) entry.sink.error(unsent?.has(id) ? new NotWrittenError(this.backend) : new OutcomeUnknownError(this.backend, cause));
   }
+}
+
+/**
+ * A response to its sink, then the end. The entry is already forgotten, so a sink that throws on it (a bug, a shape
+ * nobody expected) would leave its caller waiting forever: it hears the error instead.
+ */
+function deliver(sink: CallSink, event: CallEvent): void {
+  try {
+    sink.next(event);
+  } catch (error: unknown) {
+    sink.error(new Error(`the answer could not be handled: ${error instanceof Error ? error.message : String(error)}`));
+    return;
+  }
+  sink.complete();
 }
 
 /** A request the backend sent us that this relay does not serve answers -32601, so the backend never hangs. */

@@ -5,7 +5,7 @@ import { DEFAULT_SETTINGS } from '../config/schema.js';
 import type { BackendStates } from '../backend/backends.js';
 import { CallError, NotWrittenError, OutcomeUnknownError, errorMessage } from '../core/errors.js';
 import type { EmitEvent, RelayEvent } from '../catalogue/events.js';
-import { ErrorCode, failure, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
+import { ErrorCode, failure, isObjectRecord, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
 import type { Outgoing } from './client-output.js';
 import type { CallEvent, CallSink } from '../rpc/rpc-channel.js';
 import { spliceResponseId, spliceUndecodedId } from '../rpc/splice-id.js';
@@ -153,6 +153,15 @@ class ForwardedCall implements CallSink, Unsubscribable {
   /** the connection ended with the request in flight, or the request timed out (the channel cancelled it) */
   error(error: Error): void {
     this.backendId = 0;
+    // the link learned after send() that the request never left (an HTTP POST whose connection was refused): resend once
+    if (error instanceof NotWrittenError && !this.resent && this.session !== null) {
+      this.deadSession = this.session;
+      this.session = null;
+      this.resent = true;
+      this.kicked = false;
+      this.waitForSession();
+      return;
+    }
     this.fail(error);
   }
 
@@ -192,10 +201,20 @@ class ForwardedCall implements CallSink, Unsubscribable {
       return { message: { jsonrpc: '2.0', id: request.id, result: {} }, line: passed, backend, tool };
     }
     const response = event.response;
+    if ('result' in response && !isObjectRecord(response.result)) return this.malformed(response.result);
     this.outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
     const line = event.frame === undefined || typeof response.id !== 'number' ? null : spliceResponseId(event.frame, response.id, request.id);
     const message = { ...response, id: request.id };
     return line === null ? { message, backend, tool } : { message, line, backend, tool };
+  }
+
+  /** a result that is not an object (null, an array, a string) is no MCP answer: the client hears what was wrong */
+  private malformed(result: unknown): Outgoing {
+    const { backend, subject, tool } = this.target;
+    const got = result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result;
+    const callError = new CallError(ErrorCode.BackendProtocolError, backend, subject, `the backend answered ${this.request.method} with a result that is ${got}, not an object`, 'report it to the backend\'s owner; relay_get_status shows the backend\'s health');
+    this.outcome = 'error';
+    return { message: failure(this.request.id, callError.code, callError.message, { backend, ...(tool === undefined ? { subject } : { tool }), reason: callError.what }), backend, ...(tool === undefined ? {} : { tool }) };
   }
 
   /** every failure is an answer: a JSON-RPC error naming backend, subject and what to do */

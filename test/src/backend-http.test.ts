@@ -240,6 +240,8 @@ describe('openHttpLink', () => {
     const error = await until(() => client.error(), 'frames$ to error');
     expect(error).toBeInstanceOf(ConnectionClosedError);
     expect((error as ConnectionClosedError).reason).toContain('ECONNREFUSED');
+    // the POST never connected: the channel may send the request again instead of calling its outcome unknown
+    expect([...(error as ConnectionClosedError).unsent]).toEqual([1]);
   });
 
   it('on unsubscribe aborts what is in flight and sends DELETE with the session id', async () => {

@@ -182,6 +182,36 @@ describe('forwardToolCall', () => {
     expect(toolCalls(second)).toEqual([{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: { progressToken: 'relay-1' } } }]);
   });
 
+  it('sends a call again, once, when the connection ends and the transport says the request never left (a refused HTTP POST)', () => {
+    let second: Frame[] = [];
+    let events: RelayEvent[] = [];
+    scheduler().run(({ hot, expectObservable }) => {
+      const refused = liveSession(hot('10ms #', undefined, new ConnectionClosedError('alpha', 1006, 'fetch failed: connect ECONNREFUSED', new Set([1]))));
+      const next = liveSession(hot('30ms r', { r: frame({ id: 1, result: { ok: 3 } }) }));
+      second = next.sent;
+      const setup = deps(hot('s 19ms t', { s: states(refused.state), t: states(next.state) }));
+      events = setup.events;
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('30ms (r|)', { r: { jsonrpc: '2.0', id: 'call-7', result: { ok: 3 } } });
+    });
+    expect(toolCalls(second)).toHaveLength(1);
+    expect(events).toEqual([expect.objectContaining({ event: 'call.done', outcome: 'ok' })]);
+  });
+
+  for (const [what, result] of [['null', null], ['an array', [1, 2]], ['string', 'done']] as const) {
+    it(`answers -32055 naming the backend when a tools/call result is ${what}, instead of leaving the call unanswered`, () => {
+      let events: RelayEvent[] = [];
+      scheduler().run(({ hot, expectObservable }) => {
+        const backend = liveSession(hot('5ms r', { r: frame({ id: 1, result }) }));
+        const setup = deps(hot('s', { s: states(backend.state) }));
+        events = setup.events;
+        expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('5ms (e|)', {
+          e: callError(-32055, new RegExp(`^backend 'alpha', tool 'echo': the backend answered tools/call with a result that is ${what}, not an object`)),
+        });
+      });
+      expect(events).toEqual([expect.objectContaining({ event: 'call.done', outcome: 'error' })]);
+    });
+  }
+
   it('retries an unwritten call only once', () => {
     let third: Frame[] = [];
     scheduler().run(({ hot, expectObservable }) => {
