@@ -18,7 +18,7 @@ function streamLayers() {
           {
             patterns: [
               ...PURE.map((group) => ({ group: [group], message: 'streams/ is pure: I/O belongs in src/' })),
-              { group: [...above.map((upper) => `../${upper}/*`), '../*.js'], message: `streams/${name} is below ${above.join(', ') || 'nothing'} and the top-level wiring: imports point down only (see DESIGN.md, Layout)` },
+              { group: [...above.map((upper) => `**/${upper}/**`), '**/hub.js', '**/session.js', '**/relay.js'], message: `streams/${name} is below ${above.join(', ') || 'nothing'} and the top-level wiring: imports point down only (see DESIGN.md, Layout)` },
             ],
           },
         ],

@@ -21,6 +21,20 @@ export interface ServerStatus {
   warnings?: string[];
 }
 
+/** one connected client, as status shows it */
+export interface ClientStatus {
+  id: string;
+  front: 'stdio' | 'ws' | 'http';
+  remote?: string;
+  connected_since: string;
+  initialized: boolean;
+  client_info?: unknown;
+  calls_in_flight: number;
+  calls_done: number;
+  subscriptions: number;
+  log_level?: string;
+}
+
 export interface RelayStatus {
   total_servers: number;
   connected_servers: number;
@@ -28,6 +42,7 @@ export interface RelayStatus {
   config_file: string;
   config_error?: string;
   servers: ServerStatus[];
+  clients?: ClientStatus[];
 }
 
 export function healthOf(state: BackendState | undefined, catalogue: Catalogue): Health {
@@ -64,7 +79,7 @@ function serverStatus(entry: BackendEntry, state: BackendState | undefined, cata
   };
 }
 
-export function buildStatus(file: string, config: ConfigState, states: BackendStates, catalogue: Catalogue): RelayStatus {
+export function buildStatus(file: string, config: ConfigState, states: BackendStates, catalogue: Catalogue, clients?: ClientStatus[]): RelayStatus {
   const servers = config.config.backends.map((entry) => serverStatus(entry, states.get(entry.name), catalogue));
   return {
     total_servers: servers.length,
@@ -73,5 +88,6 @@ export function buildStatus(file: string, config: ConfigState, states: BackendSt
     config_file: file,
     ...(config.error ? { config_error: config.error.message } : {}),
     servers,
+    ...(clients === undefined ? {} : { clients }),
   };
 }

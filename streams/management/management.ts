@@ -7,6 +7,7 @@ import { errorMessage } from '../core/errors.js';
 import { BACKEND_NAME, DEFAULT_SETTINGS } from '../config/schema.js';
 import { buildStatus, healthOf, type Health, type RelayStatus } from '../catalogue/status.js';
 import { redactUrl } from '../core/redact.js';
+import type { ClientStatus } from '../catalogue/status.js';
 
 export type ConfigEdit = { kind: 'add'; name: string; url: string } | { kind: 'remove'; name: string };
 
@@ -18,6 +19,8 @@ export interface ManagementDeps {
   /** changes backends.yaml on disk and feeds the new text to the config stream; completes once both are done */
   editConfig: (edit: ConfigEdit) => Observable<unknown>;
   restart: (name: string) => void;
+  /** the clients connected now (stdio and network), for status */
+  clients?: () => ClientStatus[];
 }
 
 export type ToolResult = Record<string, unknown>;
@@ -87,7 +90,7 @@ const current = <T>(value$: Observable<T>): Observable<T> => value$.pipe(take(1)
 function status$(deps: ManagementDeps): Observable<RelayStatus> {
   return combineLatest([deps.config$, deps.states$, deps.catalogue$]).pipe(
     take(1),
-    map(([config, states, catalogue]) => buildStatus(deps.file, config, states, catalogue)),
+    map(([config, states, catalogue]) => buildStatus(deps.file, config, states, catalogue, deps.clients?.())),
   );
 }
 

@@ -1,5 +1,5 @@
 /** Outgoing messages to the client, serialized; one over the client's limit is replaced by an error that explains it. */
-import { ErrorCode, failure, success, type ClientLine, type JsonRpcMessage } from '../core/jsonrpc.js';
+import { ErrorCode, failure, success, type ClientLine, type JsonRpcId, type JsonRpcMessage } from '../core/jsonrpc.js';
 
 export type { ClientLine };
 
@@ -8,6 +8,8 @@ export interface Outgoing {
   message: JsonRpcMessage;
   /** the message already serialized (a backend's own frame with the client's id): used instead of JSON.stringify */
   line?: ClientLine;
+  /** the client request this message belongs to when it is not its response (progress, a backend's request during the call) */
+  related?: JsonRpcId;
   /** set on tools/call responses, so an oversized one can say where it came from */
   backend?: string;
   tool?: string;

@@ -19,6 +19,15 @@ export interface CallDeps {
   cancelled$?: (id: JsonRpcRequest['id']) => Observable<unknown>;
   now: () => number;
   emit: EmitEvent;
+  /** the client's calls in flight per backend: its status, and where a backend's request during a call goes */
+  calls?: CallTracker;
+}
+
+export interface CallTracker {
+  /** the client's id, in call.done */
+  readonly clientId: string;
+  started(backend: string, id: JsonRpcRequest['id']): void;
+  ended(backend: string, id: JsonRpcRequest['id']): void;
 }
 
 type Outcome = 'ok' | 'tool-error' | 'error' | 'timeout' | 'unknown' | 'unavailable' | 'cancelled';
@@ -106,6 +115,7 @@ class ForwardedCall implements CallSink, Unsubscribable {
     private readonly sink: OutgoingSink,
   ) {
     this.started = deps.now();
+    deps.calls?.started(target.backend, request.id);
     const now = deps.currentStates?.()?.get(target.backend);
     if (now?.phase === 'connected' && now.session !== null) {
       if (this.sendOn(now.session, now.entry.settings.timeoutMs)) return;
@@ -133,7 +143,7 @@ class ForwardedCall implements CallSink, Unsubscribable {
   next(event: CallEvent): void {
     if (event.kind === 'progress') {
       const meta = this.target.params['_meta'] as Params | undefined;
-      this.sink.next({ message: notification('notifications/progress', { ...event.params, progressToken: meta?.['progressToken'] }) });
+      this.sink.next({ message: notification('notifications/progress', { ...event.params, progressToken: meta?.['progressToken'] }), related: this.request.id });
       return;
     }
     this.backendId = 0;
@@ -173,12 +183,15 @@ class ForwardedCall implements CallSink, Unsubscribable {
     if (this.ended) return;
     this.ended = true;
     const { tool, backend, subject } = this.target;
+    const { calls } = this.deps;
+    calls?.ended(backend, this.request.id);
     const ms = Math.round((this.deps.now() - this.started) * 10) / 10;
     const level = this.outcome === 'ok' || this.outcome === 'tool-error' ? 'info' : 'warn';
     const event: RelayEvent =
       tool === undefined
         ? { event: 'call.done', method: this.request.method, subject, backend, ms, outcome: this.outcome, level }
         : { event: 'call.done', tool, backend, ms, outcome: this.outcome, level };
+    if (calls) event['client'] = calls.clientId;
     this.deps.emit(event);
   }
 

@@ -1,7 +1,7 @@
 /** Messages from backends to the client: log messages tagged with their backend, resource updates, server requests. */
 import type { Outgoing } from './client-output.js';
 import type { BackendInbound } from '../backend/connection.js';
-import { isObjectRecord, notification, type JsonRpcRequest } from '../core/jsonrpc.js';
+import { isObjectRecord, notification, type JsonRpcId, type JsonRpcRequest } from '../core/jsonrpc.js';
 import type { ServerRequests } from './server-requests.js';
 
 /** The client capabilities a backend may rely on, because the relay forwards what they bring. */
@@ -15,9 +15,9 @@ export function declaredToBackends(initialize: { message?: JsonRpcRequest } | { 
 }
 
 /** What the client should see of one inbound message; null when nothing (or when it was answered here). */
-export function toClient(inbound: BackendInbound, requests: ServerRequests): Outgoing | null {
+export function toClient(inbound: BackendInbound, requests: ServerRequests, relatedCall?: JsonRpcId): Outgoing | null {
   const { backend, message } = inbound;
-  if ('id' in message) return requests.forward(inbound);
+  if ('id' in message) return requests.forward(inbound, relatedCall);
   switch (message.method) {
     case 'notifications/message': {
       const params = message.params ?? {};

@@ -14,6 +14,9 @@ const SERVED: Readonly<Record<string, string | null>> = {
   ping: null,
 };
 
+/** the client capability a backend's request needs: null when every client serves it, undefined when the relay forwards no such request */
+export const neededCapability = (method: string): string | null | undefined => (Object.hasOwn(SERVED, method) ? SERVED[method] : undefined);
+
 interface Pending {
   backend: string;
   session: BackendSession;
@@ -36,9 +39,9 @@ export class ServerRequests {
   constructor(private readonly clientCapabilities: () => Record<string, unknown>) {}
 
   /** What to send the client for a backend's request; null when it was answered here. */
-  forward({ backend, session, message }: BackendInbound): Outgoing | null {
+  forward({ backend, session, message }: BackendInbound, relatedCall?: JsonRpcId): Outgoing | null {
     if (!('id' in message)) return null;
-    const needed = Object.hasOwn(SERVED, message.method) ? SERVED[message.method] : undefined;
+    const needed = neededCapability(message.method);
     if (needed === undefined || (needed !== null && this.clientCapabilities()[needed] === undefined)) {
       session.channel.respond(failure(message.id, ErrorCode.MethodNotFound, `${message.method} is not available: the client behind mcp-relay ${needed ? `did not declare the '${needed}' capability` : 'does not serve it'}`));
       return null;
@@ -50,10 +53,10 @@ export class ServerRequests {
       const progressToken = `${relayId}-progress`;
       this.progress.set(progressToken, { session, token: (meta as Record<string, unknown>)['progressToken'] });
       this.pending.set(relayId, { backend, session, backendId: message.id, progressToken });
-      return { message: { ...message, id: relayId, params: { ...message.params, _meta: { ...meta, progressToken } } }, backend };
+      return { message: { ...message, id: relayId, params: { ...message.params, _meta: { ...meta, progressToken } } }, backend, ...(relatedCall === undefined ? {} : { related: relatedCall }) };
     }
     this.pending.set(relayId, { backend, session, backendId: message.id });
-    return { message: { ...message, id: relayId }, backend };
+    return { message: { ...message, id: relayId }, backend, ...(relatedCall === undefined ? {} : { related: relatedCall }) };
   }
 
   /** The client's answer to a forwarded request; false when the id is not one of ours. */
@@ -104,6 +107,16 @@ export class ServerRequests {
       });
     }
     return withdrawn;
+  }
+
+  /** The client is gone: every backend still waiting on it gets an error answer, so none waits forever. */
+  abandonAll(reason: string): number {
+    const waiting = [...this.pending];
+    for (const [relayId, pending] of waiting) {
+      this.forget(relayId, pending);
+      if (!pending.session.channel.closed) pending.session.channel.respond(failure(pending.backendId, ErrorCode.InternalError, `the client this request went to through mcp-relay ${reason} before answering`));
+    }
+    return waiting.length;
   }
 
   /** A backend withdrew its own request: tell the client, with the relay id. */

@@ -1,137 +1,19 @@
-/** The client side: inbound lines -> outbound messages. One slow or failing request never ends the stream. */
-import { EMPTY, ignoreElements, map, mergeMap, Observable, of, take, tap, throwError, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
-import type { BackendStates } from '../backend/backends.js';
-import { forwardToolCall, startToolCall, type CallDeps } from './forward.js';
-import { listReply, routedReply, setLevelReply, type ClientRequestDeps } from './client-requests.js';
-import type { Outgoing } from './client-output.js';
+/**
+ * A client's requests in flight: client messages in, messages to the client out. Each request runs on its own (one
+ * slow or failing request never ends the stream), is found by its id for a cancel, and the stream ends only when the
+ * input does and nothing is left running. What answers a request is dispatch.ts's table.
+ */
+import { Observable, throwError, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { asError, errorMessage } from '../core/errors.js';
+import { ErrorCode, failure, type JsonRpcId, type JsonRpcRequest, type parseMessage } from '../core/jsonrpc.js';
 import { IdTable } from '../rpc/id-table.js';
-import { ErrorCode, failure, isObjectRecord, success, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse, type parseMessage } from '../core/jsonrpc.js';
-import { callManagementTool, MANAGEMENT_TOOL_NAMES, type ManagementDeps } from '../management/management.js';
-import { negotiateProtocolVersion } from '../core/protocol.js';
+import type { Outgoing } from './client-output.js';
+import { dispatchNotification, dispatchRequest } from './dispatch.js';
+import { startToolCall } from './forward.js';
+import type { RequestDeps } from './request-deps.js';
+import { knownToolCall } from './requests/tool-call.js';
 
 export type ClientMessage = ReturnType<typeof parseMessage>;
-
-export interface RouterDeps extends ClientRequestDeps {
-  states$: Observable<BackendStates>;
-  management: ManagementDeps;
-  /** an answer from the client to a request a backend sent it */
-  onClientResponse: (response: JsonRpcResponse) => void;
-  /** the client's progress on a request a backend sent it */
-  onClientProgress: (params: Record<string, unknown> | undefined) => void;
-  serverInfo: { name: string; version: string };
-  instructions?: string;
-}
-
-const reply = (message: Outgoing['message']): Observable<Outgoing> => of({ message });
-
-/** Answered at once, whatever the backends are doing: everything the relay can proxy, each list empty until a backend fills it. */
-function initialize(request: JsonRpcRequest, deps: RouterDeps): Observable<Outgoing> {
-  return reply(
-    success(request.id, {
-      protocolVersion: negotiateProtocolVersion(request.params?.['protocolVersion']),
-      capabilities: {
-        tools: { listChanged: true },
-        resources: { subscribe: true, listChanged: true },
-        prompts: { listChanged: true },
-        logging: {},
-        completions: {},
-      },
-      serverInfo: deps.serverInfo,
-      ...(deps.instructions ? { instructions: deps.instructions } : {}),
-    }),
-  );
-}
-
-function callTool(request: JsonRpcRequest, cancelled$: CallDeps['cancelled$'], deps: RouterDeps): Observable<Outgoing> {
-  const params = request.params ?? {};
-  const tool = params['name'];
-  if (typeof tool !== 'string') return reply(failure(request.id, ErrorCode.InvalidParams, 'tools/call needs params.name, a string'));
-  const args = params['arguments'] && typeof params['arguments'] === 'object' ? (params['arguments'] as Record<string, unknown>) : {};
-  if (tool === 'relay_call_tool') {
-    const target = args['name'];
-    if (typeof target !== 'string' || MANAGEMENT_TOOL_NAMES.has(target)) {
-      return reply(success(request.id, { content: [{ type: 'text', text: `relay_call_tool needs the name of a backend tool (not a relay_* tool); got ${JSON.stringify(target)}. Use relay_search_tools to find one.` }], isError: true }));
-    }
-    // exactly a direct call of that tool, under this request's id (progress token and cancellation included)
-    const inner = isObjectRecord(args['arguments']) ? args['arguments'] : {};
-    return callTool({ ...request, params: { ...(params['_meta'] === undefined ? {} : { _meta: params['_meta'] }), name: target, arguments: inner } }, cancelled$, deps);
-  }
-  if (MANAGEMENT_TOOL_NAMES.has(tool)) {
-    return callManagementTool(tool, args, deps.management).pipe(map((result) => ({ message: success(request.id, result), tool })));
-  }
-  // the router applies cancellation itself (cancelled$ undefined): its own deps serve as the call's, with no copy per call
-  const callDeps: CallDeps = cancelled$ === undefined ? deps : { ...deps, cancelled$ };
-  // a tool the catalogue knows right now goes straight out (the router starts these itself; relay_call_tool comes here)
-  const known = knownToolCall(request, deps);
-  if (known) return forwardToolCall(request, known.backend, known.tool, callDeps, known.original);
-  const routed$ = deps.catalogue$.pipe(take(1));
-  return routed$.pipe(
-    // a client with a cached tool list may call before the backends' first handshakes: wait for them, as tools/list does
-    mergeMap((catalogue) => (catalogue.routes.has(tool) ? of(catalogue) : deps.firstListReady$.pipe(take(1), mergeMap(() => routed$)))),
-    mergeMap((catalogue) => {
-      const backend = catalogue.routes.get(tool);
-      if (backend === undefined) {
-        return reply(
-          failure(request.id, ErrorCode.InvalidParams, `Unknown tool '${tool}': no backend behind this relay provides it. Call relay_get_status to see which backends are connected and which tools they offer.`, { tool }),
-        );
-      }
-      return forwardToolCall(request, backend, tool, callDeps, catalogue.originals.get(tool));
-    }),
-  );
-}
-
-const UNSERVED = 'is not served by mcp-relay';
-
-function request(message: JsonRpcRequest, cancelled$: CallDeps['cancelled$'], deps: RouterDeps): Observable<Outgoing> {
-  switch (message.method) {
-    case 'initialize':
-      return initialize(message, deps);
-    case 'ping':
-      return reply(success(message.id, {}));
-    case 'tools/list':
-    case 'resources/list':
-    case 'resources/templates/list':
-    case 'prompts/list':
-      return listReply(message, deps);
-    case 'tools/call':
-      return callTool(message, cancelled$, deps);
-    case 'prompts/get':
-    case 'resources/read':
-    case 'resources/subscribe':
-    case 'resources/unsubscribe':
-    case 'completion/complete':
-      return routedReply(message, cancelled$, deps);
-    case 'logging/setLevel':
-      return setLevelReply(message, deps.states$, deps.setup);
-    default:
-      // server/discover (Claude Code's first probe) lands here too: -32601 makes it fall back to initialize
-      return reply(failure(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} ${UNSERVED}`));
-  }
-}
-
-/** Client notifications the backends must hear (cancellations are handled per request). */
-function clientNotification(message: JsonRpcNotification, deps: RouterDeps): Observable<never> {
-  if (message.method !== 'notifications/roots/list_changed') return EMPTY;
-  return deps.states$.pipe(
-    take(1),
-    tap((states) => {
-      for (const state of states.values()) state.session?.channel.notify(message.method, message.params);
-    }),
-    ignoreElements(),
-  );
-}
-
-/** A tools/call of a backend tool the catalogue knows right now (no management tool, no wait for a first list). */
-function knownToolCall(request: JsonRpcRequest, deps: RouterDeps): { backend: string; tool: string; original: string } | null {
-  if (request.method !== 'tools/call') return null;
-  const tool = request.params?.['name'];
-  if (typeof tool !== 'string' || tool === 'relay_call_tool' || MANAGEMENT_TOOL_NAMES.has(tool)) return null;
-  const known = deps.currentCatalogue?.();
-  const backend = known?.routes.get(tool);
-  if (!known || backend === undefined) return null;
-  return { backend, tool, original: known.originals.get(tool) ?? tool };
-}
 
 /** jsonrpc, id, method and params, nothing else: a line that can go to a backend as it is, but for its id */
 function onlyStandardMembers(request: JsonRpcRequest): boolean {
@@ -200,7 +82,7 @@ class CallSinkOfRouter {
 }
 
 /** Client messages in, messages to the client out; the stream ends only when the input does. */
-export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDeps): Observable<Outgoing> {
+export function routeClient(messages$: Observable<ClientMessage>, deps: RequestDeps): Observable<Outgoing> {
   // mergeMap, written out: one subscriber per request, and an O(1) cancel by id, on the path every call takes
   return new Observable<Outgoing>((subscriber) => {
     // requests in flight by id (string and number ids are different keys, as JSON-RPC has them): what a cancel ends
@@ -253,7 +135,7 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
       // cancellation is applied here, on the whole request: the handlers need not watch for it
       let answer$: Observable<Outgoing>;
       try {
-        answer$ = request(message, undefined, deps);
+        answer$ = dispatchRequest(message, undefined, deps);
       } catch (error: unknown) {
         answer$ = throwError(() => asError(error));
       }
@@ -290,7 +172,7 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RouterDe
           case 'notification':
             if (message.message.method === 'notifications/cancelled') cancel(message.message.params?.['requestId']);
             else if (message.message.method === 'notifications/progress') deps.onClientProgress(message.message.params);
-            else run(clientNotification(message.message, deps));
+            else run(dispatchNotification(message.message, deps));
             return;
           case 'response':
             deps.onClientResponse(message.message);

@@ -1,0 +1,236 @@
+/**
+ * The hub: one per process, alive until shutdown. Config, the backend connections and their states, the catalogue
+ * and offers, and the routing of what backends send to clients. Sessions (session.ts) share it; a client leaving
+ * never closes a backend connection, because run$ (subscribed once, by the process) holds everything open.
+ */
+import {
+  catchError,
+  combineLatest,
+  distinctUntilChanged,
+  EMPTY,
+  filter,
+  ignoreElements,
+  map,
+  merge,
+  mergeMap,
+  pairwise,
+  race,
+  shareReplay,
+  switchMap,
+  take,
+  tap,
+  timeout,
+  timer,
+  type Observable,
+} from 'rxjs';
+import { hasAttempted } from './backend/backend-state.js';
+import { backendStates$, type BackendStates } from './backend/backends.js';
+import type { BackendInbound } from './backend/connection.js';
+import { buildCatalogue, type Catalogue } from './catalogue/catalogue.js';
+import { backendEvents, catalogueEvents, type EmitEvent } from './catalogue/events.js';
+import { buildOffers, resourceOwner, type Offers } from './catalogue/offers.js';
+import { configState, type ConfigInput, type ConfigState } from './config/config.js';
+import { canonicalJson } from './config/diff.js';
+import type { Env } from './config/parse-config.js';
+import { DEFAULT_MAX_CLIENT_MESSAGE_BYTES, type BackendEntry } from './config/schema.js';
+import { ErrorCode, failure, success } from './core/jsonrpc.js';
+import { createSignal } from './core/signal.js';
+import { MANAGEMENT_TOOL_NAMES, type ConfigEdit, type ManagementDeps } from './management/management.js';
+import type { OpenLink } from './rpc/link.js';
+import { requestResult } from './rpc/request-result.js';
+import type { ClientRecord } from './session/client-record.js';
+import { Clients } from './session/clients.js';
+import { setBackendsLevel } from './session/requests/set-level.js';
+import { replayClientSetup } from './session/session-replay.js';
+
+export interface HubDeps {
+  file: string;
+  env: Env;
+  configInput$: Observable<ConfigInput>;
+  openLink: OpenLink;
+  jitter: (ms: number) => number;
+  editConfig: (edit: ConfigEdit) => Observable<unknown>;
+  version: string;
+  emit: EmitEvent;
+  now: () => number;
+  /** backend handshakes start on the first client's initialize, or after this long without one */
+  clientWaitMs?: number;
+}
+
+export interface Hub {
+  readonly config$: Observable<ConfigState>;
+  readonly states$: Observable<BackendStates>;
+  readonly catalogue$: Observable<Catalogue>;
+  readonly offers$: Observable<Offers>;
+  /** emits (and replays) once the first lists may be answered */
+  readonly firstListReady$: Observable<unknown>;
+  readonly clients: Clients;
+  readonly management: ManagementDeps;
+  readonly serverInfo: { name: string; version: string };
+  /** the latest view, for the per-call path (no subscription per call); undefined before the first */
+  currentStates(): BackendStates | undefined;
+  currentCatalogue(): Catalogue | undefined;
+  /** the limit on one message to a client, from the config in force */
+  maxClientMessageBytes(): number;
+  /** cut a backend's backoff short: a call waits for it */
+  kick(name: string): void;
+  /** a client initialized: the first one starts the backend handshakes */
+  clientInitialized(): void;
+  /** a client is gone: what the backends held for it alone (subscriptions, a log level) is released */
+  clientLeft(record: ClientRecord): void;
+  /** subscribe once, for the life of the process: backends, events, and the routing of backend messages */
+  readonly run$: Observable<never>;
+}
+
+const replayLatest = <T>() => shareReplay<T>({ bufferSize: 1, refCount: true });
+
+const sameEntries = (a: readonly BackendEntry[], b: readonly BackendEntry[]): boolean => canonicalJson(a) === canonicalJson(b);
+
+const RELEASE_TIMEOUT_MS = 10_000;
+
+export function createHub(deps: HubDeps): Hub {
+  const { emit } = deps;
+  const clients = new Clients();
+  const config$ = deps.configInput$.pipe(
+    configState(deps.file, deps.env),
+    tap((state) => {
+      if (state.outcome === 'loaded') emit({ event: 'config.reloaded', file: deps.file, backends: state.config.backends.map((entry) => entry.name), level: 'info' });
+      if (state.outcome === 'invalid' && state.error) emit({ event: 'config.invalid', file: deps.file, error: state.error.message, line: state.error.line, field: state.error.field, level: 'warn' });
+    }),
+    replayLatest(),
+  );
+  const enabled$ = config$.pipe(
+    map((state) => state.config.backends.filter((entry) => entry.enabled)),
+    distinctUntilChanged(sameEntries),
+    replayLatest(),
+  );
+
+  const initialized = createSignal<void>();
+  const clientReady$ = race(initialized.fired$, timer(deps.clientWaitMs ?? 2_000)).pipe(take(1));
+
+  const kicks = createSignal<string>();
+  const restarts = createSignal<string>();
+  const inbound = createSignal<BackendInbound>();
+  const states$ = backendStates$(clientReady$.pipe(switchMap(() => enabled$)), {
+    openLink: deps.openLink,
+    jitter: deps.jitter,
+    // what the connected clients can serve is what the relay declares to backends on their behalf
+    clientCapabilities: () => clients.declared(),
+    clientInfo: { name: 'mcp-relay', version: deps.version },
+    kicks$: kicks.fired$,
+    restarts$: restarts.fired$,
+    inbound: inbound.fire,
+  }).pipe(replayLatest());
+
+  let latestView: { states: BackendStates; catalogue: Catalogue } | null = null;
+  const view$ = combineLatest([enabled$, states$]).pipe(
+    map(([entries, states]) => ({ entries, states, catalogue: buildCatalogue(entries, states, MANAGEMENT_TOOL_NAMES), offers: buildOffers(entries, states) })),
+    // the per-call path reads the latest view synchronously instead of subscribing per call
+    tap((view) => (latestView = view)),
+    replayLatest(),
+  );
+  const catalogue$ = view$.pipe(map((view) => view.catalogue));
+  const offers$ = view$.pipe(map((view) => view.offers));
+
+  const events$ = view$.pipe(
+    pairwise(),
+    tap(([before, after]) => {
+      for (const event of backendEvents(before.states, after.states, before.catalogue, after.catalogue)) emit(event);
+      if (before.catalogue.key !== after.catalogue.key || canonicalJson(before.catalogue.findings) !== canonicalJson(after.catalogue.findings)) {
+        for (const event of catalogueEvents(before.catalogue, after.catalogue)) emit(event);
+      }
+    }),
+    ignoreElements(),
+  );
+
+  const firstListReady$ = race(
+    view$.pipe(filter((view) => view.entries.every((entry) => hasAttempted(view.states.get(entry.name))))),
+    config$.pipe(take(1), mergeMap((state) => timer(state.config.startupGraceMs))),
+  ).pipe(take(1), shareReplay({ bufferSize: 1, refCount: false }));
+
+  let limit = DEFAULT_MAX_CLIENT_MESSAGE_BYTES;
+  const limit$ = config$.pipe(
+    tap((state) => (limit = state.config.maxClientMessageBytes)),
+    ignoreElements(),
+  );
+
+  // a backend's request goes to one client; its notifications to those they concern
+  const routed$ = inbound.fired$.pipe(
+    tap((message) => {
+      const { backend, session } = message;
+      if (!('id' in message.message)) {
+        for (const record of clients.notificationTargets(message)) record.deliver(message);
+        return;
+      }
+      const request = message.message;
+      const route = clients.routeRequest(backend, request.method);
+      if (route.ambiguous) emit({ event: 'server_request.ambiguous', backend, method: request.method, client: route.record?.id, level: 'info' });
+      if (route.record) route.record.deliver(message, route.relatedCall);
+      else if (request.method === 'ping') session.channel.respond(success(request.id, {}));
+      else session.channel.respond(failure(request.id, ErrorCode.MethodNotFound, `${request.method} is not available: ${route.reason ?? 'no client can take it'} (mcp-relay)`));
+    }),
+    ignoreElements(),
+  );
+
+  // what a client that left held alone on the backends: its subscriptions, and a log level nobody else asked for
+  const releases = createSignal<{ uris: string[]; logLevel: string | null }>();
+  const released$ = releases.fired$.pipe(
+    mergeMap(({ uris, logLevel }) =>
+      combineLatest([states$, offers$]).pipe(
+        take(1),
+        mergeMap(([states, offers]) => {
+          const unsubscribes = uris.flatMap((uri) => {
+            const channel = states.get(resourceOwner(offers, uri) ?? '')?.session?.channel;
+            return channel ? [requestResult(channel, 'resources/unsubscribe', { uri }).pipe(timeout(RELEASE_TIMEOUT_MS), catchError(() => EMPTY))] : [];
+          });
+          const level = clients.logLevel();
+          const relevel = logLevel !== null && level !== null && level !== logLevel ? [setBackendsLevel(states$, level)] : [];
+          return merge(...unsubscribes, ...relevel);
+        }),
+      ),
+    ),
+    ignoreElements(),
+  );
+
+  // what the clients set up on the backends (log level, subscriptions) is sent again to a backend that reconnects
+  const replayed$ = replayClientSetup(states$, offers$, {
+    get logLevel() {
+      return clients.logLevel();
+    },
+    get subscriptions() {
+      return clients.subscriptions();
+    },
+  });
+
+  const management: ManagementDeps = {
+    file: deps.file,
+    config$,
+    states$,
+    catalogue$,
+    editConfig: deps.editConfig,
+    restart: restarts.fire,
+    clients: () => clients.status(),
+  };
+
+  return {
+    config$,
+    states$,
+    catalogue$,
+    offers$,
+    firstListReady$,
+    clients,
+    management,
+    serverInfo: { name: 'mcp-relay', version: deps.version },
+    currentStates: () => latestView?.states,
+    currentCatalogue: () => latestView?.catalogue,
+    maxClientMessageBytes: () => limit,
+    kick: kicks.fire,
+    clientInitialized: () => initialized.fire(),
+    clientLeft: (record) => {
+      clients.remove(record);
+      const uris = [...record.subscriptions].filter((uri) => !clients.subscriptions().has(uri));
+      if (uris.length > 0 || record.logLevel !== null) releases.fire({ uris, logLevel: record.logLevel });
+    },
+    run$: merge(limit$, events$, routed$, released$, replayed$),
+  };
+}

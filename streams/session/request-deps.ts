@@ -1,0 +1,37 @@
+/** What a client request's handler may use: the hub's shared views, this client's record, and the call path. */
+import type { Observable } from 'rxjs';
+import type { BackendStates } from '../backend/backends.js';
+import type { Catalogue } from '../catalogue/catalogue.js';
+import type { Offers } from '../catalogue/offers.js';
+import type { JsonRpcRequest, JsonRpcResponse } from '../core/jsonrpc.js';
+import type { ManagementDeps } from '../management/management.js';
+import type { ClientRecord } from './client-record.js';
+import type { Clients } from './clients.js';
+import type { CallDeps } from './forward.js';
+
+export type ListedKind = 'tools' | 'resources' | 'prompts';
+
+export interface RequestDeps extends Omit<CallDeps, 'cancelled$'> {
+  states$: Observable<BackendStates>;
+  catalogue$: Observable<Catalogue>;
+  /** the catalogue as it is now, for the hot path */
+  currentCatalogue?: () => Catalogue | undefined;
+  offers$: Observable<Offers>;
+  /** emits (and replays) once the first lists may be answered */
+  firstListReady$: Observable<unknown>;
+  /** what a list answer showed the client: list_changed compares against it */
+  onListed: (kind: ListedKind, key: string) => void;
+  /** this client: its log level, subscriptions and calls */
+  client: ClientRecord;
+  /** every connected client: what the backends must hold for all of them together */
+  clients: Clients;
+  management: ManagementDeps;
+  /** the client's initialize: it records what the client declared (and the hub starts the handshakes) */
+  onInitialize: (request: JsonRpcRequest) => void;
+  /** an answer from the client to a request a backend sent it */
+  onClientResponse: (response: JsonRpcResponse) => void;
+  /** the client's progress on a request a backend sent it */
+  onClientProgress: (params: Record<string, unknown> | undefined) => void;
+  serverInfo: { name: string; version: string };
+  instructions?: string;
+}

@@ -1,0 +1,58 @@
+/** tools/call: a relay_* tool here, relay_call_tool as the call it names, anything else to the backend that owns it. */
+import { map, mergeMap, of, take, type Observable } from 'rxjs';
+import { ErrorCode, failure, isObjectRecord, success, type JsonRpcRequest } from '../../core/jsonrpc.js';
+import { callManagementTool, MANAGEMENT_TOOL_NAMES } from '../../management/management.js';
+import type { Outgoing } from '../client-output.js';
+import { forwardToolCall, type CallDeps } from '../forward.js';
+import type { RequestDeps } from '../request-deps.js';
+
+const reply = (message: Outgoing['message']): Observable<Outgoing> => of({ message });
+
+/** A tools/call of a backend tool the catalogue knows right now (no management tool, no wait for a first list). */
+export function knownToolCall(request: JsonRpcRequest, deps: RequestDeps): { backend: string; tool: string; original: string } | null {
+  if (request.method !== 'tools/call') return null;
+  const tool = request.params?.['name'];
+  if (typeof tool !== 'string' || tool === 'relay_call_tool' || MANAGEMENT_TOOL_NAMES.has(tool)) return null;
+  const known = deps.currentCatalogue?.();
+  const backend = known?.routes.get(tool);
+  if (!known || backend === undefined) return null;
+  return { backend, tool, original: known.originals.get(tool) ?? tool };
+}
+
+export function toolCallReply(request: JsonRpcRequest, cancelled$: CallDeps['cancelled$'], deps: RequestDeps): Observable<Outgoing> {
+  const params = request.params ?? {};
+  const tool = params['name'];
+  if (typeof tool !== 'string') return reply(failure(request.id, ErrorCode.InvalidParams, 'tools/call needs params.name, a string'));
+  const args = params['arguments'] && typeof params['arguments'] === 'object' ? (params['arguments'] as Record<string, unknown>) : {};
+  if (tool === 'relay_call_tool') {
+    const target = args['name'];
+    if (typeof target !== 'string' || MANAGEMENT_TOOL_NAMES.has(target)) {
+      return reply(success(request.id, { content: [{ type: 'text', text: `relay_call_tool needs the name of a backend tool (not a relay_* tool); got ${JSON.stringify(target)}. Use relay_search_tools to find one.` }], isError: true }));
+    }
+    // exactly a direct call of that tool, under this request's id (progress token and cancellation included)
+    const inner = isObjectRecord(args['arguments']) ? args['arguments'] : {};
+    return toolCallReply({ ...request, params: { ...(params['_meta'] === undefined ? {} : { _meta: params['_meta'] }), name: target, arguments: inner } }, cancelled$, deps);
+  }
+  if (MANAGEMENT_TOOL_NAMES.has(tool)) {
+    return callManagementTool(tool, args, deps.management).pipe(map((result) => ({ message: success(request.id, result), tool })));
+  }
+  // the in-flight table applies cancellation itself (cancelled$ undefined): its own deps serve as the call's, with no copy per call
+  const callDeps: CallDeps = cancelled$ === undefined ? deps : { ...deps, cancelled$ };
+  // a tool the catalogue knows right now goes straight out (the in-flight table starts these itself; relay_call_tool comes here)
+  const known = knownToolCall(request, deps);
+  if (known) return forwardToolCall(request, known.backend, known.tool, callDeps, known.original);
+  const routed$ = deps.catalogue$.pipe(take(1));
+  return routed$.pipe(
+    // a client with a cached tool list may call before the backends' first handshakes: wait for them, as tools/list does
+    mergeMap((catalogue) => (catalogue.routes.has(tool) ? of(catalogue) : deps.firstListReady$.pipe(take(1), mergeMap(() => routed$)))),
+    mergeMap((catalogue) => {
+      const backend = catalogue.routes.get(tool);
+      if (backend === undefined) {
+        return reply(
+          failure(request.id, ErrorCode.InvalidParams, `Unknown tool '${tool}': no backend behind this relay provides it. Call relay_get_status to see which backends are connected and which tools they offer.`, { tool }),
+        );
+      }
+      return forwardToolCall(request, backend, tool, callDeps, catalogue.originals.get(tool));
+    }),
+  );
+}
