@@ -1,20 +1,34 @@
-/** Command-line arguments: mcp-relay [--config PATH]; RELAY_CONFIG and ./backends.yaml as fallbacks. */
+/** Command-line arguments: mcp-relay [--config PATH] [--listen URL ...] [--no-stdio]; RELAY_CONFIG and ./backends.yaml as fallbacks. */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { parseListen, type ListenSpec } from '../streams/config/listen.js';
 
-export const USAGE = `Usage: mcp-relay [--config PATH]
+export const USAGE = `Usage: mcp-relay [--config PATH] [--listen URL ...] [--no-stdio]
 
-One MCP server (stdio) in front of every WebSocket MCP backend listed in backends.yaml.
+One MCP server in front of every MCP backend listed in backends.yaml: to a local client over
+stdio (what Claude Code starts), and to web clients and remote agents over WebSocket and
+Streamable HTTP when asked to listen.
 
 Options:
   -c, --config PATH   backends file (default: $RELAY_CONFIG, else ./backends.yaml)
+  -l, --listen URL    serve MCP clients at ws://HOST:PORT/PATH (WebSocket) or
+                      http://HOST:PORT/PATH (Streamable HTTP); repeatable, any mix;
+                      also \`listen: [...]\` in backends.yaml. Binds exactly HOST.
+      --no-stdio      do not serve stdin/stdout: a pure network service
   -h, --help          show this help
   -v, --version       show the version
+
+With stdio as the only front, the relay exits when stdin ends; with listeners it keeps
+serving until SIGTERM or SIGINT.
 
 Environment: RELAY_CONFIG, LOG_LEVEL (trace..fatal, default info), LOG_FILE (default: stderr).
 `;
 
-export type CliCommand = { kind: 'run'; configFile: string } | { kind: 'help' } | { kind: 'version' } | { kind: 'usage-error'; message: string };
+export type CliCommand =
+  | { kind: 'run'; configFile: string; listen: ListenSpec[]; stdio: boolean }
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'usage-error'; message: string };
 
 export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, cwd: string): CliCommand {
   let parsed;
@@ -23,6 +37,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       args: [...argv],
       options: {
         config: { type: 'string', short: 'c' },
+        listen: { type: 'string', short: 'l', multiple: true },
+        'no-stdio': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -35,6 +51,12 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   if (parsed.values.help) return { kind: 'help' };
   if (parsed.values.version) return { kind: 'version' };
   if (parsed.values.config === '') return { kind: 'usage-error', message: '--config needs a path' };
+  const listen: ListenSpec[] = [];
+  for (const text of parsed.values.listen ?? []) {
+    const spec = parseListen(text);
+    if (typeof spec === 'string') return { kind: 'usage-error', message: `--listen ${spec}` };
+    if (!listen.some((other) => other.url === spec.url)) listen.push(spec);
+  }
   const file = parsed.values.config ?? (env['RELAY_CONFIG'] || undefined) ?? 'backends.yaml';
-  return { kind: 'run', configFile: resolve(cwd, file) };
+  return { kind: 'run', configFile: resolve(cwd, file), listen, stdio: parsed.values['no-stdio'] !== true };
 }

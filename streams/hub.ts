@@ -18,6 +18,7 @@ import {
   shareReplay,
   switchMap,
   take,
+  takeWhile,
   tap,
   timeout,
   timer,
@@ -87,6 +88,8 @@ const replayLatest = <T>() => shareReplay<T>({ bufferSize: 1, refCount: true });
 const sameEntries = (a: readonly BackendEntry[], b: readonly BackendEntry[]): boolean => canonicalJson(a) === canonicalJson(b);
 
 const RELEASE_TIMEOUT_MS = 10_000;
+/** how often a backend busy with requests is looked at again before it is handshaken with new capabilities */
+const RENEGOTIATE_RETRY_MS = 1_000;
 
 export function createHub(deps: HubDeps): Hub {
   const { emit } = deps;
@@ -172,6 +175,33 @@ export function createHub(deps: HubDeps): Hub {
     ignoreElements(),
   );
 
+  // a client that can serve what the backends were not told about (sampling, say): each backend is handshaken again,
+  // once it has no request in flight (MCP has no way to change declared capabilities within a session)
+  const renegotiated$ = initialized.fired$.pipe(
+    switchMap(() =>
+      timer(0, RENEGOTIATE_RETRY_MS).pipe(
+        map(() => {
+          const union = clients.declared();
+          let waiting = 0;
+          for (const [name, state] of latestView?.states ?? []) {
+            const declared = state.session?.declared;
+            const missing = declared === undefined ? [] : Object.keys(union).filter((capability) => declared[capability] === undefined);
+            if (missing.length === 0 || state.session === null) continue;
+            if (state.session.channel.inFlight > 0) {
+              waiting++;
+              continue;
+            }
+            emit({ event: 'backend.renegotiate', backend: name, capabilities: missing, reason: 'a client joined that can serve them', level: 'info' });
+            restarts.fire(name);
+          }
+          return waiting;
+        }),
+        takeWhile((waiting) => waiting > 0),
+      ),
+    ),
+    ignoreElements(),
+  );
+
   // what a client that left held alone on the backends: its subscriptions, and a log level nobody else asked for
   const releases = createSignal<{ uris: string[]; logLevel: string | null }>();
   const released$ = releases.fired$.pipe(
@@ -231,6 +261,6 @@ export function createHub(deps: HubDeps): Hub {
       const uris = [...record.subscriptions].filter((uri) => !clients.subscriptions().has(uri));
       if (uris.length > 0 || record.logLevel !== null) releases.fire({ uris, logLevel: record.logLevel });
     },
-    run$: merge(limit$, events$, routed$, released$, replayed$),
+    run$: merge(limit$, events$, routed$, released$, replayed$, renegotiated$),
   };
 }

@@ -36,6 +36,8 @@ export interface BackendSession {
   readonly protocolVersion: string;
   readonly serverInfo: Record<string, unknown>;
   readonly capabilities: Record<string, unknown>;
+  /** the client capabilities the relay declared in this session's handshake (what the backend may ask the clients for) */
+  readonly declared?: Record<string, unknown>;
 }
 
 /** What a backend offers besides tools; each empty when the backend does not declare it. */
@@ -83,9 +85,10 @@ const asRecord = (value: unknown): Record<string, unknown> =>
 
 function handshake(entry: BackendEntry, channel: RpcChannel, deps: ConnectionDeps): Observable<BackendSession> {
   const waitMs = entry.settings.connectWaitMs;
+  const declared = typeof deps.clientCapabilities === 'function' ? deps.clientCapabilities() : deps.clientCapabilities;
   return requestResult(channel, 'initialize', {
     protocolVersion: LATEST_PROTOCOL_VERSION,
-    capabilities: typeof deps.clientCapabilities === 'function' ? deps.clientCapabilities() : deps.clientCapabilities,
+    capabilities: declared,
     clientInfo: deps.clientInfo,
   }).pipe(
     timeout({ first: waitMs, with: () => throwError(() => new BackendRequestTimeoutError(entry.name, 'initialize', waitMs)) }),
@@ -101,6 +104,7 @@ function handshake(entry: BackendEntry, channel: RpcChannel, deps: ConnectionDep
         protocolVersion: version as string,
         serverInfo: asRecord(result['serverInfo']),
         capabilities: asRecord(result['capabilities']),
+        declared,
       };
     }),
   );

@@ -1,11 +1,14 @@
 /** backends.yaml text -> RelayConfig, or a ConfigError naming the file, the line and the field. */
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from '../core/errors.js';
+import { parseListen, type ListenSpec } from './listen.js';
 import {
   configSchema,
+  DEFAULT_HTTP_FRONT,
   DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
   DEFAULT_SETTINGS,
   DEFAULT_STARTUP_GRACE_MS,
+  DEFAULT_WS_FRONT,
   type BackendEntry,
   type BackendSettings,
   type RawConfig,
@@ -112,8 +115,19 @@ function parseConfigText(text: string, file: string, env: Env): RelayConfig | Co
         settings: resolveSettings(defaults, backend),
       };
     });
+    const http = parsed.data.http ?? {};
     return {
       backends,
+      listen: (parsed.data.listen ?? []).map((text) => parseListen(text) as ListenSpec),
+      http: {
+        allowedOrigins: http.allowedOrigins ?? DEFAULT_HTTP_FRONT.allowedOrigins,
+        sessionIdleMs: http.sessionIdleMs ?? DEFAULT_HTTP_FRONT.sessionIdleMs,
+        resumeBufferEvents: http.resumeBufferEvents ?? DEFAULT_HTTP_FRONT.resumeBufferEvents,
+      },
+      websocket: {
+        pingIntervalMs: parsed.data.websocket?.pingIntervalMs ?? DEFAULT_WS_FRONT.pingIntervalMs,
+        pongTimeoutMs: parsed.data.websocket?.pongTimeoutMs ?? DEFAULT_WS_FRONT.pongTimeoutMs,
+      },
       startupGraceMs: parsed.data.startupGraceMs ?? DEFAULT_STARTUP_GRACE_MS,
       maxClientMessageBytes: parsed.data.maxClientMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
       management: { allowChanges: parsed.data.management?.allowChanges ?? true },

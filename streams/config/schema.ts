@@ -1,5 +1,6 @@
 /** The backends.yaml schema: validated once at the boundary; inside, the resolved types are trusted. */
 import { z } from 'zod';
+import { parseListen, type ListenSpec } from './listen.js';
 
 export const BACKEND_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -72,8 +73,26 @@ const backendSchema = z
     if (!isWs && backend.subprotocol !== undefined) ctx.addIssue({ code: 'custom', path: ['subprotocol'], message: 'only a ws:// backend has a subprotocol' });
   });
 
+const listenUrl = z.string().superRefine((value, ctx) => {
+  const parsed = parseListen(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
+const httpFrontSchema = z.strictObject({
+  /** Origins a browser page may call from; default: the listener's own loopback origins */
+  allowedOrigins: z.array(z.string().min(1)).optional(),
+  sessionIdleMs: positiveMs.optional(),
+  /** events kept per session for a client that resumes a dropped stream with Last-Event-ID */
+  resumeBufferEvents: positiveMs.optional(),
+});
+
+const wsFrontSchema = z.strictObject({ pingIntervalMs: positiveMs.optional(), pongTimeoutMs: positiveMs.optional() });
+
 export const configSchema = z
   .strictObject({
+    listen: z.array(listenUrl).nullable().optional(),
+    http: httpFrontSchema.nullable().optional(),
+    websocket: wsFrontSchema.nullable().optional(),
     backends: z.array(backendSchema).nullable().optional(),
     defaults: z.strictObject(settingsShape).nullable().optional(),
     startupGraceMs: z.number().int().nonnegative().optional(),
@@ -137,8 +156,25 @@ export interface BackendEntry {
   settings: BackendSettings;
 }
 
+export interface HttpFrontSettings {
+  /** null: the listener's own loopback origins only */
+  allowedOrigins: string[] | null;
+  sessionIdleMs: number;
+  resumeBufferEvents: number;
+}
+
+export interface WsFrontSettings {
+  /** a WebSocket client is pinged this often, and terminated when its pong is this late */
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+}
+
 export interface RelayConfig {
   backends: BackendEntry[];
+  /** network fronts from the file (the command line's --listen come on top) */
+  listen: ListenSpec[];
+  http: HttpFrontSettings;
+  websocket: WsFrontSettings;
   startupGraceMs: number;
   maxClientMessageBytes: number;
   management: { allowChanges: boolean };
@@ -157,8 +193,15 @@ export const DEFAULT_STARTUP_GRACE_MS = 5_000;
 /** The SDK's stdio reader (Claude Code's) drops the whole connection on one message over 10 MB. */
 export const DEFAULT_MAX_CLIENT_MESSAGE_BYTES = 9_000_000;
 
+export const DEFAULT_HTTP_FRONT: HttpFrontSettings = { allowedOrigins: null, sessionIdleMs: 30 * 60_000, resumeBufferEvents: 1_000 };
+
+export const DEFAULT_WS_FRONT: WsFrontSettings = { pingIntervalMs: 30_000, pongTimeoutMs: 10_000 };
+
 export const EMPTY_CONFIG: RelayConfig = {
   backends: [],
+  listen: [],
+  http: DEFAULT_HTTP_FRONT,
+  websocket: DEFAULT_WS_FRONT,
   startupGraceMs: DEFAULT_STARTUP_GRACE_MS,
   maxClientMessageBytes: DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
   management: { allowChanges: true },

@@ -1,0 +1,196 @@
+/**
+ * The Streamable HTTP front (MCP 2025-11-25 transport), written here rather than on the SDK's
+ * StreamableHTTPServerTransport: the relay's messages are already serialized lines (a large result is the
+ * backend's bytes, never parsed), and the SDK transport wants objects it validates and serializes again. POST carries
+ * one message; GET opens the session's stream (or resumes one by Last-Event-ID); DELETE ends the session.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { ListenSpec } from '../../streams/config/listen.js';
+import { classify, ErrorCode, failure, type JsonRpcId } from '../../streams/core/jsonrpc.js';
+import { isSupportedProtocolVersion, negotiateProtocolVersion, SUPPORTED_PROTOCOL_VERSIONS } from '../../streams/core/protocol.js';
+import { session } from '../../streams/session.js';
+import type { ClientMessage } from '../../streams/session/in-flight.js';
+import { allowedOrigins, boundUrl, listenOn, originAllowed, remoteOf, sessionDeps, warnIfExposed, type FrontContext, type RunningFront } from './front.js';
+import { HttpSession } from './http-session.js';
+
+/** the MCP SDK's code for an unknown session */
+const SESSION_NOT_FOUND = -32001;
+const RESUME_BUFFER_BYTES = 64 * 1024 * 1024;
+
+/** An HTTP error with a JSON-RPC error body, so an MCP client shows the reason. */
+function reject(response: ServerResponse, status: number, code: number, message: string, id: JsonRpcId | null = null, headers: Record<string, string> = {}): void {
+  if (response.headersSent) return void response.end();
+  const body = JSON.stringify(failure(id, code, message));
+  response.writeHead(status, { 'content-type': 'application/json', ...headers });
+  response.end(body);
+}
+
+function accepts(request: IncomingMessage): { json: boolean; sse: boolean } {
+  const accept = (request.headers.accept ?? '').toLowerCase();
+  const any = accept === '' || accept.includes('*/*');
+  return { json: any || accept.includes('application/json'), sse: any || accept.includes('text/event-stream') };
+}
+
+/** The body, up to the limit: null when over it (the rest is not read). */
+function readBody(request: IncomingMessage, limit: number): Promise<string | null> {
+  return new Promise((resolve, fail) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    request.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > limit) {
+        resolve(null);
+        request.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', fail);
+  });
+}
+
+export async function openHttpFront(spec: ListenSpec, context: FrontContext): Promise<RunningFront> {
+  const sessions = new Map<string, HttpSession>();
+  let port = spec.port;
+
+  const endSession = (httpSession: HttpSession, reason: string) => {
+    if (!sessions.delete(httpSession.id)) return;
+    httpSession.end(reason);
+    context.emit({ event: 'http.session.end', session: httpSession.id, reason, level: 'info' });
+  };
+
+  // idle sessions expire; one with a stream open is not idle
+  const sweeper = setInterval(() => {
+    const idleMs = context.settings().http.sessionIdleMs;
+    const now = Date.now();
+    for (const httpSession of sessions.values()) if (httpSession.openStreams === 0 && now - httpSession.lastSeen > idleMs) endSession(httpSession, `idle for over ${idleMs} ms`);
+  }, 1_000);
+  sweeper.unref();
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      context.emit({ event: 'http.error', error: error instanceof Error ? error.message : String(error), level: 'error' });
+      reject(response, 500, ErrorCode.InternalError, 'mcp-relay failed on this request');
+    });
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://relay').pathname;
+    if (path !== spec.path) return reject(response, 404, ErrorCode.InvalidRequest, `no MCP endpoint at ${path}: this relay's endpoint is ${spec.path}`);
+    const settings = context.settings();
+    const origin = request.headers.origin;
+    if (!originAllowed(origin, allowedOrigins(settings.http, port))) {
+      context.emit({ event: 'front.refused', front: 'http', remote: remoteOf(request.socket), reason: `origin ${origin} is not allowed`, level: 'warn' });
+      return reject(response, 403, ErrorCode.InvalidRequest, `Forbidden: origin ${origin} may not use this relay; add it to http.allowedOrigins in backends.yaml`);
+    }
+    const version = request.headers['mcp-protocol-version'];
+    if (typeof version === 'string' && !isSupportedProtocolVersion(version)) {
+      return reject(response, 400, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+    }
+    switch (request.method) {
+      case 'POST':
+        return post(request, response, settings.maxClientMessageBytes);
+      case 'GET':
+        return get(request, response);
+      case 'DELETE': {
+        const httpSession = known(request, response);
+        if (!httpSession) return;
+        endSession(httpSession, 'DELETE from the client');
+        response.writeHead(200).end();
+        return;
+      }
+      default:
+        response.writeHead(405, { allow: 'GET, POST, DELETE', 'content-type': 'text/plain' }).end(`${request.method} is not part of the MCP Streamable HTTP transport\n`);
+    }
+  }
+
+  /** the session the request names; answered 400 (no id) or 404 (unknown or ended) when there is none */
+  function known(request: IncomingMessage, response: ServerResponse, id: JsonRpcId | null = null): HttpSession | null {
+    const sessionId = request.headers['mcp-session-id'];
+    if (typeof sessionId !== 'string' || sessionId === '') {
+      reject(response, 400, ErrorCode.InvalidRequest, 'Bad Request: the Mcp-Session-Id header is required after initialize', id);
+      return null;
+    }
+    const httpSession = sessions.get(sessionId);
+    if (!httpSession) {
+      reject(response, 404, SESSION_NOT_FOUND, 'Session not found: it ended (DELETE, idle expiry, or a relay restart); initialize a new session', id);
+      return null;
+    }
+    httpSession.lastSeen = Date.now();
+    return httpSession;
+  }
+
+  async function post(request: IncomingMessage, response: ServerResponse, limit: number): Promise<void> {
+    const contentType = (request.headers['content-type'] ?? '').toLowerCase();
+    if (!contentType.startsWith('application/json')) return reject(response, 415, ErrorCode.InvalidRequest, 'Unsupported Media Type: POST a JSON-RPC message as application/json');
+    const accept = accepts(request);
+    if (!accept.json && !accept.sse) return reject(response, 406, ErrorCode.InvalidRequest, 'Not Acceptable: the client must accept application/json and text/event-stream');
+    const body = await readBody(request, limit);
+    if (body === null) return reject(response, 413, ErrorCode.InvalidRequest, `Payload Too Large: one message may be at most ${limit} bytes (maxClientMessageBytes)`, null, { connection: 'close' });
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch (error: unknown) {
+      return reject(response, 400, ErrorCode.ParseError, `Parse error: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (Array.isArray(value)) return reject(response, 400, ErrorCode.InvalidRequest, 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 and later); send one message per POST');
+    const message = classify(value, body) as ClientMessage;
+    if (message.kind === 'invalid') return reject(response, 400, ErrorCode.InvalidRequest, `Invalid Request: ${message.reason}`, message.id);
+    if (message.kind === 'request' && message.message.method === 'initialize') return initialize(request, response, message, accept);
+    const httpSession = known(request, response, message.kind === 'request' ? message.message.id : null);
+    if (!httpSession) return;
+    if (message.kind !== 'request') {
+      httpSession.notify(message);
+      response.writeHead(202).end();
+      return;
+    }
+    if (httpSession.hasRequestInFlight(message.message.id)) {
+      return reject(response, 400, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(message.message.id)} is already used by a request in flight`, message.message.id);
+    }
+    httpSession.request(message, response, accept);
+  }
+
+  function initialize(request: IncomingMessage, response: ServerResponse, message: ClientMessage & { kind: 'request' }, accept: { json: boolean; sse: boolean }): void {
+    if (typeof request.headers['mcp-session-id'] === 'string' && sessions.has(request.headers['mcp-session-id'])) {
+      return reject(response, 400, ErrorCode.InvalidRequest, 'Bad Request: this session is already initialized; POST initialize without Mcp-Session-Id to start a new one', message.message.id);
+    }
+    const settings = context.settings().http;
+    const httpSession = new HttpSession(randomUUID(), { resumeBufferEvents: settings.resumeBufferEvents, resumeBufferBytes: RESUME_BUFFER_BYTES });
+    httpSession.protocolVersion = negotiateProtocolVersion(message.message.params?.['protocolVersion']);
+    sessions.set(httpSession.id, httpSession);
+    const deps = sessionDeps(context, 'http', remoteOf(request.socket));
+    httpSession.attach(session(context.hub, httpSession.messages$, deps), () => endSession(httpSession, 'the session ended'));
+    context.emit({ event: 'http.session.start', session: httpSession.id, client: deps.identity.id, level: 'info' });
+    httpSession.request(message, response, accept);
+  }
+
+  function get(request: IncomingMessage, response: ServerResponse): void {
+    if (!accepts(request).sse || !(request.headers.accept ?? '').toLowerCase().includes('text/event-stream')) {
+      return reject(response, 406, ErrorCode.InvalidRequest, 'Not Acceptable: a GET opens an SSE stream; send Accept: text/event-stream');
+    }
+    const httpSession = known(request, response);
+    if (!httpSession) return;
+    const lastEventId = request.headers['last-event-id'];
+    const opened = httpSession.open(response, typeof lastEventId === 'string' ? lastEventId : undefined);
+    if (opened === 'conflict') return reject(response, 409, ErrorCode.InvalidRequest, 'Conflict: this session already has its GET stream open');
+    if (opened === 'unknown-event') return reject(response, 404, ErrorCode.InvalidRequest, `Last-Event-ID ${String(lastEventId)} names no stream this session can still resume (its events left the resume buffer, or it was answered as JSON)`);
+  }
+
+  port = await listenOn(server, spec);
+  warnIfExposed(spec, context.emit);
+  return {
+    spec,
+    url: boundUrl(spec, port),
+    sessions: () => sessions.size,
+    close: (reason) =>
+      new Promise<void>((resolve) => {
+        clearInterval(sweeper);
+        for (const httpSession of [...sessions.values()]) endSession(httpSession, reason);
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 1_000).unref();
+      }),
+  };
+}

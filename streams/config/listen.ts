@@ -1,0 +1,35 @@
+/** Where the network fronts listen: `ws://host:port/path` or `http://host:port/path`, from --listen or `listen:` in backends.yaml. */
+export interface ListenSpec {
+  kind: 'ws' | 'http';
+  /** bound exactly as given (brackets of an IPv6 literal removed) */
+  host: string;
+  /** 0: any free port (the bound one is in the front.listen event) */
+  port: number;
+  path: string;
+  /** the spec written back canonically: the key a listener is known by */
+  url: string;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/i;
+
+export const isLoopbackHost = (host: string): boolean => LOOPBACK.test(host);
+
+/** The spec, or the reason it is not one (for a usage error or a config error). */
+export function parseListen(text: string): ListenSpec | string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `${JSON.stringify(text)} is not a URL: write ws://HOST:PORT/PATH or http://HOST:PORT/PATH`;
+  }
+  if (url.protocol === 'wss:' || url.protocol === 'https:') return `${text}: TLS listeners are not supported yet; listen on ws:// or http:// behind a TLS proxy`;
+  if (url.protocol !== 'ws:' && url.protocol !== 'http:') return `${text}: a listener is ws:// (WebSocket) or http:// (Streamable HTTP)`;
+  if (url.port === '' && !/:\d+(\/|$)/.test(text.replace(/^[a-z]+:\/\/\[[^\]]*\]/i, ''))) return `${text}: give the port explicitly (ws://127.0.0.1:8765/mcp; 0 for any free port)`;
+  if (url.username || url.password || url.search || url.hash) return `${text}: a listener URL has no user, query or fragment`;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === '') return `${text}: give the host to bind (127.0.0.1 for this machine only)`;
+  const port = Number(url.port === '' ? 0 : url.port);
+  const kind = url.protocol === 'ws:' ? 'ws' : 'http';
+  const hostText = host.includes(':') ? `[${host}]` : host;
+  return { kind, host, port, path: url.pathname, url: `${kind}://${hostText}:${port}${url.pathname}` };
+}
