@@ -119,7 +119,8 @@ function main(): void {
   );
 
   // the command line's listeners must come up: a port in use is an error at start, not a silent half-relay
-  void listeners.reconcile(command.listen).then((failures) => {
+  void listeners.reconcile(wanted()).then((all) => {
+    const failures = all.filter((failure) => command.listen.some((spec) => spec.url === failure.url));
     if (failures.length === 0) return;
     process.stderr.write(`mcp-relay: ${failures.map((failure) => failure.message).join('\nmcp-relay: ')}\n`);
     exit('a --listen address could not be bound', 1);

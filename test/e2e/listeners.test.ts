@@ -1,0 +1,83 @@
+// Listeners as an operator sees them: a port in use is an error at start, listen: in backends.yaml is opened and
+// closed live, and stdin's end stops the relay only where stdio is the only front.
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configFile, eventually, FAST_DEFAULTS, INITIALIZE, startRawRelay, type RawRelay } from './relay-process.js';
+import { spawnRelay } from './network-relay.js';
+import { wsClient } from './network-relay.js';
+
+const stops: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+function occupiedPort(): Promise<number> {
+  const server = createServer();
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      stops.push(() => new Promise<void>((done) => server.close(() => done())));
+      resolve((server.address() as { port: number }).port);
+    }),
+  );
+}
+
+const listening = (relay: Pick<RawRelay, 'events'>, front: string) => relay.events.filter((event) => event.event === 'front.listen' && event['front'] === front);
+
+describe('listeners', () => {
+  it('exits 1 with a clear error when a --listen port is in use', async () => {
+    const port = await occupiedPort();
+    const { file } = configFile(`${FAST_DEFAULTS}backends: []\n`);
+    const relay = spawnRelay(['--config', file, '--no-stdio', '--listen', `ws://127.0.0.1:${port}/mcp`]);
+    let stderr = '';
+    relay.child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    expect((await relay.exited).code).toBe(1);
+    expect(stderr).toContain(`cannot listen on ws://127.0.0.1:${port}/mcp: the port is in use by another program`);
+  });
+
+  it('refuses a --listen that is not a listener URL, with the usage', async () => {
+    const relay = spawnRelay(['--listen', 'wss://127.0.0.1:1/mcp']);
+    let stderr = '';
+    relay.child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    expect((await relay.exited).code).toBe(2);
+    expect(stderr).toContain('TLS listeners are not supported yet');
+    expect(stderr).toContain('Usage: mcp-relay');
+  });
+
+  it('opens and closes the listeners of backends.yaml live, and keeps serving after stdin ends while it has one', async () => {
+    const { file } = configFile(`${FAST_DEFAULTS}listen: [ws://127.0.0.1:0/mcp]\nbackends: []\n`);
+    const relay = startRawRelay(['--config', file]);
+    stops.push(() => void relay.child.kill('SIGKILL'));
+    await eventually(() => expect(listening(relay, 'ws')).toHaveLength(1));
+    const wsUrl = listening(relay, 'ws')[0]?.['url'] as string;
+
+    writeFileSync(file, `${FAST_DEFAULTS}listen: [ws://127.0.0.1:0/mcp, http://127.0.0.1:0/mcp]\nbackends: []\n`);
+    await eventually(() => expect(listening(relay, 'http')).toHaveLength(1));
+    // the WebSocket listener that stayed was not reopened
+    expect(listening(relay, 'ws')).toHaveLength(1);
+
+    // stdin ends: with listeners the relay goes on as a service
+    expect(await relay.request(1, 'initialize', INITIALIZE)).toHaveProperty('result');
+    relay.child.stdin.end();
+    await eventually(() => expect(relay.events).toContainEqual(expect.objectContaining({ event: 'stdio.closed' })));
+    const { client } = await wsClient(wsUrl);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('relay_get_status');
+    await client.close();
+
+    writeFileSync(file, `${FAST_DEFAULTS}listen: [http://127.0.0.1:0/mcp]\nbackends: []\n`);
+    await eventually(() => expect(relay.events).toContainEqual(expect.objectContaining({ event: 'front.close', front: 'ws', url: wsUrl })));
+    await expect(wsClient(wsUrl)).rejects.toThrow();
+
+    relay.child.kill('SIGTERM');
+    expect(await relay.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('reports a listener of backends.yaml that cannot bind, and keeps running', async () => {
+    const port = await occupiedPort();
+    const { file } = configFile(`${FAST_DEFAULTS}listen: [http://127.0.0.1:${port}/mcp]\nbackends: []\n`);
+    const relay = startRawRelay(['--config', file]);
+    stops.push(() => relay.stop());
+    await eventually(() => expect(relay.events).toContainEqual(expect.objectContaining({ event: 'front.error', url: `http://127.0.0.1:${port}/mcp`, error: expect.stringContaining('the port is in use') })));
+    expect(await relay.request(1, 'initialize', INITIALIZE)).toHaveProperty('result');
+  });
+});
