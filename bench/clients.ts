@@ -44,13 +44,20 @@ export class RelayClient implements BenchClient {
   private readonly pending = new Pending();
   private readonly notified: Array<(message: Json) => void> = [];
   private readonly exited: Promise<void>;
+  /** the URL each network front listens on (--listen on port 0), by front */
+  readonly listening = new Map<string, string>();
 
   /** `program` replaces the relay (bench/floor.js: the cost of the hop alone) */
   constructor(configFile: string, env: Record<string, string> = {}, program: string[] = [RELAY_MAIN, '--config', configFile]) {
     // BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" profiles the relay under benchmark load
     const nodeArgs = (process.env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
     this.child = spawn(process.execPath, [...nodeArgs, ...program], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr.resume(); // drained: a full pipe must never stall the relay
+    // drained (a full pipe must never stall the relay); the listeners' bound URLs are read from it
+    lines$(this.child.stderr).subscribe((line) => {
+      if (!line.includes('"front.listen"')) return;
+      const event = JSON.parse(line) as { front: string; url: string };
+      this.listening.set(event.front, event.url);
+    });
     this.exited = new Promise((done) => this.child.once('exit', () => done()));
     // the relay's own line framing, so a large result is joined once
     lines$(this.child.stdout).subscribe((line) => {
@@ -83,6 +90,8 @@ export class RelayClient implements BenchClient {
 
   async close(): Promise<void> {
     this.child.stdin.end();
+    // a relay with network listeners goes on serving after stdin ends: it is stopped as a service is
+    if (this.listening.size > 0) this.child.kill('SIGTERM');
     await this.exited;
   }
 }

@@ -7,12 +7,16 @@ import { DirectClient, FLOOR_MAIN, RelayClient, type BenchClient } from './clien
 import { startPool } from './pool-process.js';
 import { backendProcess } from './backend-process.js';
 import { median, percentile, round } from './stats.js';
+import { fronts, type FrontsResult } from './fronts.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const CALLS = Number(process.env['BENCH_CALLS'] ?? 5_000);
 const THROUGHPUT_MS = Number(process.env['BENCH_THROUGHPUT_MS'] ?? 2_000);
 const SCALE_BACKENDS = Number(process.env['BENCH_SCALE_BACKENDS'] ?? 100);
 const SCALE_TOOLS = 50;
+const IDLE_CLIENTS = Number(process.env['BENCH_IDLE_CLIENTS'] ?? 1_000);
+const BUSY_CLIENTS = Number(process.env['BENCH_BUSY_CLIENTS'] ?? 100);
+const BUSY_MS = Number(process.env['BENCH_BUSY_MS'] ?? 10_000);
 
 /** latency rounds run in blocks of this many calls per path, throughput rounds in this many slices */
 const BLOCK = 100;
@@ -289,6 +293,17 @@ async function main(): Promise<void> {
   const scaled = await skip('scale', scale, { backends: 0, tools: 7, catalogueMs: NaN, listMs: NaN, rssMB: NaN });
   const reloaded = await skip('reload', reload, { listChangedMs: NaN, reconnected: NaN });
   const recovered = await skip('recovery', recovery, { fromRestartMs: NaN, fromKillMs: NaN });
+  const noFronts: FrontsResult = {
+    rows: [],
+    idle: { clients: 0, rssPerClientKB: NaN },
+    fairness: { clients: 0, inFlightEach: 0, seconds: 0, totalCallsPerSecond: NaN, medianPerClient: NaN, p99PerClient: NaN, p99OverMedian: NaN, minPerClient: NaN },
+  };
+  const front = await skip(
+    'fronts',
+    () => fronts({ rounds: ROUNDS, calls: Math.min(CALLS, 2_000), throughputMs: THROUGHPUT_MS, idleClients: IDLE_CLIENTS, busyClients: BUSY_CLIENTS, busyMs: BUSY_MS, log }),
+    noFronts,
+  );
+  const frontRatio = (name: string) => front.rows.find((row) => row.front === name)?.throughputRatio ?? NaN;
 
   const eight = big.find((row) => row.bytes === 8_388_608);
   const targets = [
@@ -303,6 +318,10 @@ async function main(): Promise<void> {
     { target: 'relay RSS with the full catalogue < 150 MB', value: round(scaled.rssMB, 0), holds: scaled.rssMB < 150 },
     { target: 'reload to list_changed < 300 ms', value: round(reloaded.listChangedMs, 0), holds: reloaded.listChangedMs < 300 },
     { target: 'reload reconnects exactly one backend', value: reloaded.reconnected, holds: reloaded.reconnected === 1 },
+    { target: 'WebSocket front throughput at 64 in flight ≥ 0.8× the stdio front', value: round(frontRatio('ws')), holds: frontRatio('ws') >= 0.8 },
+    { target: 'Streamable HTTP front throughput at 64 in flight ≥ 0.7× the stdio front', value: round(frontRatio('http')), holds: frontRatio('http') >= 0.7 },
+    { target: `RSS per idle initialized WebSocket client (${front.idle.clients} clients) ≤ 50 KB`, value: round(front.idle.rssPerClientKB, 1), holds: front.idle.rssPerClientKB <= 50 },
+    { target: `fairness, ${front.fairness.clients} clients × ${front.fairness.inFlightEach} in flight: p99 / median of per-client calls/s ≤ 3`, value: round(front.fairness.p99OverMedian), holds: front.fairness.p99OverMedian <= 3 },
   ];
 
   const result = {
@@ -316,6 +335,7 @@ async function main(): Promise<void> {
     scale: scaled,
     reload: reloaded,
     recovery: recovered,
+    fronts: front,
     targets,
   };
   const table = render(result);
@@ -336,6 +356,7 @@ function render(result: {
   scale: { backends: number; tools: number; catalogueMs: number; listMs: number; rssMB: number };
   reload: { listChangedMs: number; reconnected: number };
   recovery: { fromRestartMs: number; fromKillMs: number };
+  fronts: FrontsResult;
   targets: Array<{ target: string; value: number; holds: boolean }>;
 }): string {
   const ms = (value: number) => `${round(value, 3)} ms`;
@@ -364,6 +385,12 @@ function render(result: {
     `| relay RSS | ${round(result.scale.rssMB, 0)} MB |`,
     `| reload (one entry re-pointed) to list_changed | ${round(result.reload.listChangedMs, 0)} ms, ${result.reload.reconnected} backend reconnected |`,
     `| recovery after kill -9 and restart | calls succeed ${round(result.recovery.fromRestartMs, 0)} ms after the backend is back (${round(result.recovery.fromKillMs, 0)} ms after the kill) |`,
+    '',
+    '| front (same relay, same backend) | p50 | p99 | calls/s at 64 in flight | p50 vs stdio | p99 vs stdio | calls/s vs stdio |',
+    '|---|---|---|---|---|---|---|',
+    ...result.fronts.rows.map((row) => `| ${row.front} | ${ms(row.p50)} | ${ms(row.p99)} | ${round(row.callsPerSecond, 0)} | ${round(row.p50Ratio)}× | ${round(row.p99Ratio)}× | ${round(row.throughputRatio)}× |`),
+    `| ${result.fronts.idle.clients} idle WebSocket clients | ${round(result.fronts.idle.rssPerClientKB, 1)} KB RSS each |`,
+    `| ${result.fronts.fairness.clients} WebSocket clients × ${result.fronts.fairness.inFlightEach} in flight, ${result.fronts.fairness.seconds} s | ${round(result.fronts.fairness.totalCallsPerSecond, 0)} calls/s in all; per client: median ${round(result.fronts.fairness.medianPerClient, 0)}, p99 ${round(result.fronts.fairness.p99PerClient, 0)}, min ${round(result.fronts.fairness.minPerClient, 0)} |`,
     '',
     '| target | figure | holds |',
     '|---|---|---|',

@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { ConnectError, ConnectionClosedError } from '../streams/core/errors.js';
 import { UNDECODED_FRAME_BYTES, type BackendLink, type Frame, type OpenLink, type UndecodedFrame } from '../streams/rpc/link.js';
 import type { BackendEntry } from '../streams/config/schema.js';
+import { tcpOf, turnBatching } from './turn-batching.js';
 
 const NO_SUBPROTOCOL = 'Server sent no subprotocol';
 const TEXT_FRAME = { binary: false } as const;
@@ -37,27 +38,8 @@ interface OpenLinkState {
 
 function linkFor(socket: WebSocket, entry: BackendEntry, state: OpenLinkState): BackendLink {
   let lastError: Error | null = null;
-  // When the link is not busy a frame leaves at once (a lone call must not wait for the end of the event-loop turn:
-  // that cost a sequential call 20 us). When it is (the last turn sent more than one frame), the frames of a turn are
-  // corked and leave in one write at its end (ws's own socket: not public API, but stable).
-  const tcp = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-  let framesThisTurn = 0;
-  let busy = false;
-  let corked = false;
-  const endTurn = () => {
-    busy = framesThisTurn > 1;
-    framesThisTurn = 0;
-    if (corked) {
-      corked = false;
-      tcp?.uncork();
-    }
-  };
-  const beforeSend = () => {
-    if (framesThisTurn++ === 0) queueMicrotask(endTurn);
-    if ((framesThisTurn === 1 && !busy) || corked || !tcp) return;
-    corked = true;
-    tcp.cork();
-  };
+  // a busy link's frames of one event-loop turn leave in one write (turn-batching.ts)
+  const beforeSend = turnBatching(tcpOf(socket));
   socket.on('error', (error) => (lastError = error));
   const frames$ = new Observable<Frame>((subscriber) => {
     const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {

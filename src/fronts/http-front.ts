@@ -81,7 +81,7 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     if (path !== spec.path) return reject(response, 404, ErrorCode.InvalidRequest, `no MCP endpoint at ${path}: this relay's endpoint is ${spec.path}`);
     const settings = context.settings();
     const origin = request.headers.origin;
-    if (!originAllowed(origin, allowedOrigins(settings.http, port))) {
+    if (origin !== undefined && !originAllowed(origin, allowedOrigins(settings.http, port))) {
       context.emit({ event: 'front.refused', front: 'http', remote: remoteOf(request.socket), reason: `origin ${origin} is not allowed`, level: 'warn' });
       return reject(response, 403, ErrorCode.InvalidRequest, `Forbidden: origin ${origin} may not use this relay; add it to http.allowedOrigins in backends.yaml`);
     }

@@ -11,6 +11,7 @@ import type { ListenSpec } from '../../streams/config/listen.js';
 import { parseMessage, type ClientLine } from '../../streams/core/jsonrpc.js';
 import { session } from '../../streams/session.js';
 import type { ClientMessage } from '../../streams/session/in-flight.js';
+import { tcpOf, turnBatching } from '../turn-batching.js';
 import { allowedOrigins, boundUrl, listenOn, originAllowed, remoteOf, sessionDeps, warnIfExposed, type FrontContext, type RunningFront } from './front.js';
 
 const UNSUPPORTED_DATA = 1003;
@@ -23,8 +24,9 @@ function refuse(socket: Duplex, status: number, reason: string): void {
   socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Bad Request'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-function send(socket: WebSocket, line: ClientLine): void {
+function send(socket: WebSocket, line: ClientLine, beforeSend: () => void): void {
   if (socket.readyState !== socket.OPEN) return;
+  beforeSend();
   if (typeof line === 'string') socket.send(line);
   else socket.send(Buffer.concat(line.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))), { binary: false });
 }
@@ -69,7 +71,7 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
     const path = new URL(request.url ?? '/', 'http://relay').pathname;
     if (path !== spec.path) return refuse(socket, 404, `no MCP endpoint at ${path}: this relay's WebSocket endpoint is ${spec.path}`);
     const origin = request.headers.origin;
-    if (!originAllowed(origin, allowedOrigins(context.settings().http, port))) {
+    if (origin !== undefined && !originAllowed(origin, allowedOrigins(context.settings().http, port))) {
       context.emit({ event: 'front.refused', front: 'ws', remote: remoteOf(request.socket), reason: `origin ${origin} is not allowed`, level: 'warn' });
       return refuse(socket, 403, `origin ${origin} may not connect: add it to http.allowedOrigins in backends.yaml`);
     }
@@ -94,8 +96,10 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
       if (pongDeadline !== null) clearTimeout(pongDeadline);
       pongDeadline = null;
     });
+    // a busy client's messages of one event-loop turn leave in one write
+    const beforeSend = turnBatching(tcpOf(socket));
     const subscription = session(context.hub, messagesOf(socket), deps).subscribe({
-      next: (output) => send(socket, output.line),
+      next: (output) => send(socket, output.line, beforeSend),
       error: () => socket.close(INTERNAL_ERROR, 'mcp-relay ended this session after an internal error; reconnect'),
       complete: () => socket.close(1000),
     });
