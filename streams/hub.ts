@@ -25,7 +25,7 @@ import {
   type Observable,
 } from 'rxjs';
 import { hasAttempted } from './backend/backend-state.js';
-import { backendStates$, type BackendStates } from './backend/backends.js';
+import { backendStates$, type BackendsDeps, type BackendStates } from './backend/backends.js';
 import type { BackendInbound } from './backend/connection.js';
 import { buildCatalogue, type Catalogue } from './catalogue/catalogue.js';
 import { backendEvents, catalogueEvents, type EmitEvent } from './catalogue/events.js';
@@ -77,6 +77,8 @@ export interface Hub {
   kick(name: string): void;
   /** a client initialized: the first one starts the backend handshakes */
   clientInitialized(): void;
+  /** a client's own sessions of its per-client backends, with the hub's transports */
+  openIsolated(entries$: Observable<readonly BackendEntry[]>, own: Pick<BackendsDeps, 'clientCapabilities' | 'kicks$' | 'restarts$' | 'inbound'>): Observable<BackendStates>;
   /** a client is gone: what the backends held for it alone (subscriptions, a log level) is released */
   clientLeft(record: ClientRecord): void;
   /** subscribe once, for the life of the process: backends, events, and the routing of backend messages */
@@ -102,8 +104,9 @@ export function createHub(deps: HubDeps): Hub {
     }),
     replayLatest(),
   );
+  // the hub connects the shared backends; a per-client one is each session's own (session/view.ts)
   const enabled$ = config$.pipe(
-    map((state) => state.config.backends.filter((entry) => entry.enabled)),
+    map((state) => state.config.backends.filter((entry) => entry.enabled && entry.isolation === 'shared')),
     distinctUntilChanged(sameEntries),
     replayLatest(),
   );
@@ -114,12 +117,13 @@ export function createHub(deps: HubDeps): Hub {
   const kicks = createSignal<string>();
   const restarts = createSignal<string>();
   const inbound = createSignal<BackendInbound>();
+  const clientInfo = { name: 'mcp-relay', version: deps.version };
   const states$ = backendStates$(clientReady$.pipe(switchMap(() => enabled$)), {
     openLink: deps.openLink,
     jitter: deps.jitter,
     // what the connected clients can serve is what the relay declares to backends on their behalf
     clientCapabilities: () => clients.declared(),
-    clientInfo: { name: 'mcp-relay', version: deps.version },
+    clientInfo,
     kicks$: kicks.fired$,
     restarts$: restarts.fired$,
     inbound: inbound.fire,
@@ -256,6 +260,7 @@ export function createHub(deps: HubDeps): Hub {
     maxClientMessageBytes: () => limit,
     kick: kicks.fire,
     clientInitialized: () => initialized.fire(),
+    openIsolated: (entries$, own) => backendStates$(entries$, { openLink: deps.openLink, jitter: deps.jitter, clientInfo, ...own }),
     clientLeft: (record) => {
       clients.remove(record);
       const uris = [...record.subscriptions].filter((uri) => !clients.subscriptions().has(uri));

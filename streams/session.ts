@@ -4,7 +4,7 @@
  * requests waiting on it, its calls in flight. It ends when its input ends, taking all of that with it (calls
  * cancelled on their backends); an error that escapes it ends it alone, with a JSON-RPC error to its client.
  */
-import { concat, defer, endWith, filter, finalize, ignoreElements, map, merge, mergeMap, of, share, switchMap, take, takeUntil, tap, throwError, catchError, type Observable } from 'rxjs';
+import { concat, defer, EMPTY, endWith, filter, finalize, ignoreElements, map, merge, mergeMap, of, share, switchMap, take, takeUntil, tap, throwError, catchError, type Observable } from 'rxjs';
 import type { BackendInbound } from './backend/connection.js';
 import type { EmitEvent } from './catalogue/events.js';
 import { errorMessage } from './core/errors.js';
@@ -18,6 +18,7 @@ import { declaredToBackends, toClient } from './session/inbound.js';
 import { routeClient, type ClientMessage } from './session/in-flight.js';
 import type { ListedKind, RequestDeps } from './session/request-deps.js';
 import { ServerRequests } from './session/server-requests.js';
+import { sessionView } from './session/view.js';
 import { createSignal } from './core/signal.js';
 
 export interface SessionDeps {
@@ -61,6 +62,14 @@ function buildSession(hub: Hub, input$: Observable<ClientMessage>, deps: Session
   const end$ = messages$.pipe(ignoreElements(), endWith(true));
   const fromHub = createSignal<{ inbound: BackendInbound; relatedCall?: JsonRpcId }>();
   const record = new ClientRecord(identity, deps.wallClock(), (inbound, relatedCall) => fromHub.fire(relatedCall === undefined ? { inbound } : { inbound, relatedCall }));
+  // its own per-client backends start with its initialize, and what they send is this client's alone
+  const initialized = createSignal<void>();
+  const ready$ = concat(defer(() => (record.capabilities === null ? EMPTY : of(undefined))), initialized.fired$);
+  const view = sessionView(hub, ready$, record, (inbound) => {
+    const relatedCall = 'id' in inbound.message ? record.latestCallOn(inbound.backend)?.id : undefined;
+    record.deliver(inbound, relatedCall);
+  });
+  record.isolatedStatus = view.isolatedStatus;
   const serverRequests = new ServerRequests(() => record.capabilities ?? {});
   const calls: CallTracker = {
     clientId: identity.id,
@@ -71,9 +80,9 @@ function buildSession(hub: Hub, input$: Observable<ClientMessage>, deps: Session
   // what the client last saw of each list, from a list answer or a list_changed: a change is only news against that
   const announced = new Map<ListedKind, string>();
   const keys$: Record<ListedKind, Observable<string>> = {
-    tools: hub.catalogue$.pipe(map((catalogue) => catalogue.key)),
-    resources: hub.offers$.pipe(map((offers) => offers.resourcesKey)),
-    prompts: hub.offers$.pipe(map((offers) => offers.promptsKey)),
+    tools: view.catalogue$.pipe(map((catalogue) => catalogue.key)),
+    resources: view.offers$.pipe(map((offers) => offers.resourcesKey)),
+    prompts: view.offers$.pipe(map((offers) => offers.promptsKey)),
   };
   const listChanged$ = messages$.pipe(
     filter(isMethod('notification', 'notifications/initialized')),
@@ -99,19 +108,20 @@ function buildSession(hub: Hub, input$: Observable<ClientMessage>, deps: Session
     filter((outgoing): outgoing is Outgoing => outgoing !== null),
   );
   // a backend's request to the client dies with the backend's session or its removal (either changes the states)
-  const withdrawn$ = hub.states$.pipe(
+  const withdrawn$ = view.states$.pipe(
     filter(() => serverRequests.waiting > 0),
     mergeMap((states) => serverRequests.withdrawEnded((backend) => states.has(backend))),
   );
 
   const requestDeps: RequestDeps = {
-    states$: hub.states$,
-    catalogue$: hub.catalogue$,
-    offers$: hub.offers$,
-    firstListReady$: hub.firstListReady$,
-    currentStates: hub.currentStates,
-    currentCatalogue: hub.currentCatalogue,
-    kick: hub.kick,
+    states$: view.states$,
+    catalogue$: view.catalogue$,
+    offers$: view.offers$,
+    firstListReady$: view.firstListReady$,
+    currentStates: view.currentStates,
+    currentCatalogue: view.currentCatalogue,
+    kick: view.kick,
+    isIsolated: view.isIsolated,
     management: hub.management,
     client: record,
     clients: hub.clients,
@@ -123,6 +133,7 @@ function buildSession(hub: Hub, input$: Observable<ClientMessage>, deps: Session
       record.clientInfo = params['clientInfo'];
       emit({ event: 'client.initialize', client: identity.id, front: identity.front, clientInfo: params['clientInfo'], protocolVersion: params['protocolVersion'], level: 'info' });
       hub.clientInitialized();
+      initialized.fire();
     },
     onClientResponse: (response) => serverRequests.resolve(response),
     onClientProgress: (params) => serverRequests.progressFromClient(params),
@@ -132,7 +143,7 @@ function buildSession(hub: Hub, input$: Observable<ClientMessage>, deps: Session
   };
   const responses$ = routeClient(messages$, requestDeps);
 
-  const output$ = merge(responses$, listChanged$, fromBackends$, withdrawn$).pipe(
+  const output$ = merge(responses$, listChanged$, fromBackends$, withdrawn$, view.run$).pipe(
     map((outgoing) => {
       const serialized = serializeForClient(outgoing, hub.maxClientMessageBytes());
       const over = 'oversized' in serialized ? serialized.oversized : 'dropped' in serialized ? serialized.dropped : null;

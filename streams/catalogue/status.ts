@@ -19,6 +19,8 @@ export interface ServerStatus {
   invalid_tools: number;
   error?: string;
   warnings?: string[];
+  /** per-client: each client has its own session of it, shown under clients[].backends */
+  isolation?: 'per-client';
 }
 
 /** one connected client, as status shows it */
@@ -33,6 +35,8 @@ export interface ClientStatus {
   calls_done: number;
   subscriptions: number;
   log_level?: string;
+  /** its own sessions of the per-client backends */
+  backends?: Array<{ name: string; url: string; connected: boolean; health: Health; tools: number; error?: string }>;
 }
 
 export interface RelayStatus {
@@ -54,6 +58,9 @@ export function healthOf(state: BackendState | undefined, catalogue: Catalogue):
 }
 
 function serverStatus(entry: BackendEntry, state: BackendState | undefined, catalogue: Catalogue): ServerStatus {
+  if (entry.isolation === 'per-client') {
+    return { name: entry.name, url: redactUrl(entry.url), enabled: entry.enabled, connected: false, health: 'unknown', tools: 0, tool_names: [], invalid_tools: 0, isolation: 'per-client' };
+  }
   const tools = catalogue.perBackend.get(entry.name);
   const findings = catalogue.findings.filter((finding) => finding.backend === entry.name);
   const describe = (level: 'invalid' | 'warning') =>

@@ -112,6 +112,7 @@ function parseConfigText(text: string, file: string, env: Env): RelayConfig | Co
         subprotocol: backend.subprotocol === undefined ? 'mcp' : backend.subprotocol || null,
         headers,
         enabled: backend.enabled ?? true,
+        isolation: backend.isolation ?? 'shared',
         settings: resolveSettings(defaults, backend),
       };
     });

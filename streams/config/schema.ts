@@ -57,6 +57,8 @@ const backendSchema = z
     subprotocol: z.union([z.string().min(1), z.literal(false), z.null()]).optional(),
     headers: z.record(z.string(), z.string()).optional(),
     enabled: z.boolean().optional(),
+    /** per-client: each client gets its own session of this backend (its own connection or process) */
+    isolation: z.enum(['shared', 'per-client']).optional(),
     /** exposed names become <prefix><name>; calls go out with the original name */
     prefix: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, 'must be 1-32 characters of letters, digits, _ or -').optional(),
     tools: toolFilterSchema.optional(),
@@ -153,6 +155,8 @@ export interface BackendEntry {
   /** values with ${ENV} already substituted; never logged or shown */
   headers: Record<string, string>;
   enabled: boolean;
+  /** shared: one connection for every client; per-client: one per client session, opened when it initializes */
+  isolation: 'shared' | 'per-client';
   settings: BackendSettings;
 }
 

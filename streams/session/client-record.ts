@@ -4,6 +4,7 @@
  */
 import type { BackendInbound } from '../backend/connection.js';
 import type { ClientStatus } from '../catalogue/status.js';
+import type { IsolatedBackendStatus } from './view.js';
 import type { JsonRpcId } from '../core/jsonrpc.js';
 
 export type Front = ClientStatus['front'];
@@ -32,6 +33,8 @@ export class ClientRecord {
   /** URIs it subscribed to and has not unsubscribed */
   readonly subscriptions = new Set<string>();
   callsDone = 0;
+  /** its own sessions of per-client backends, for status */
+  isolatedStatus: () => IsolatedBackendStatus[] = () => [];
   /** the sequence number of its latest call start: who was active last */
   lastSeq = 0;
   private inFlightCount = 0;
@@ -79,6 +82,7 @@ export class ClientRecord {
 
   status(): ClientStatus {
     const { id, front, remote } = this.identity;
+    const isolated = this.isolatedStatus();
     return {
       id,
       front,
@@ -90,6 +94,7 @@ export class ClientRecord {
       calls_done: this.callsDone,
       subscriptions: this.subscriptions.size,
       ...(this.logLevel === null ? {} : { log_level: this.logLevel }),
+      ...(isolated.length === 0 ? {} : { backends: isolated }),
     };
   }
 }

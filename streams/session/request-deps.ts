@@ -26,6 +26,8 @@ export interface RequestDeps extends Omit<CallDeps, 'cancelled$'> {
   /** every connected client: what the backends must hold for all of them together */
   clients: Clients;
   management: ManagementDeps;
+  /** a backend this client has its own session of (isolation: per-client): its subscriptions are its own */
+  isIsolated?: (backend: string) => boolean;
   /** the client's initialize: it records what the client declared (and the hub starts the handshakes) */
   onInitialize: (request: JsonRpcRequest) => void;
   /** an answer from the client to a request a backend sent it */

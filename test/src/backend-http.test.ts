@@ -44,6 +44,7 @@ function entryFor(url: string, settings: Partial<BackendEntry['settings']> = {})
     subprotocol: null,
     headers: { 'x-api-key': 'k1' },
     enabled: true,
+    isolation: 'shared',
     settings: { ...DEFAULT_SETTINGS, ...settings },
   };
 }

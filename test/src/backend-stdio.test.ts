@@ -28,6 +28,7 @@ function stdioEntry(command: Partial<StdioCommand> = {}, maxMessageBytes = DEFAU
     subprotocol: null,
     headers: {},
     enabled: true,
+    isolation: 'shared',
     settings: { ...DEFAULT_SETTINGS, maxMessageBytes },
   };
 }

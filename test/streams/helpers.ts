@@ -25,6 +25,7 @@ export function entry(name: string, overrides: Partial<Omit<BackendEntry, 'setti
     subprotocol: 'mcp',
     headers: {},
     enabled: true,
+    isolation: 'shared',
     ...rest,
     settings: { ...DEFAULT_SETTINGS, ...settings },
   };

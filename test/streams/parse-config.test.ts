@@ -35,6 +35,7 @@ describe('parseConfig', () => {
             subprotocol: 'mcp',
             headers: {},
             enabled: true,
+            isolation: 'shared',
             settings: {
               timeoutMs: 900_000,
               connectWaitMs: 10_000,

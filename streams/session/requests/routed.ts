@@ -70,7 +70,8 @@ export function routedReply(request: JsonRpcRequest, cancelled$: CallDeps['cance
       if (typeof routed === 'string') return reply(failure(request.id, ErrorCode.InvalidParams, routed));
       const uri = request.params?.['uri'];
       const subscription = request.method === 'resources/subscribe' || request.method === 'resources/unsubscribe';
-      if (subscription && typeof uri === 'string' && settledHere(request, uri, deps)) return reply(success(request.id, {}));
+      // a per-client backend's subscriptions are this client's alone: always its own backend's business
+      if (subscription && typeof uri === 'string' && !deps.isIsolated?.(routed.backend) && settledHere(request, uri, deps)) return reply(success(request.id, {}));
       return forwardRequest(request, routed, { ...deps, cancelled$ });
     }),
   );
