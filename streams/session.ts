@@ -4,7 +4,7 @@
  * requests waiting on it, its calls in flight. It ends when its input ends, taking all of that with it (calls
  * cancelled on their backends); an error that escapes it ends it alone, with a JSON-RPC error to its client.
  */
-import { concat, defer, EMPTY, endWith, filter, finalize, ignoreElements, map, merge, mergeMap, of, share, switchMap, take, takeUntil, tap, throwError, catchError, type Observable } from 'rxjs';
+import { concat, defer, EMPTY, endWith, NEVER, filter, finalize, ignoreElements, map, merge, mergeMap, of, share, switchMap, take, takeUntil, tap, throwError, catchError, type Observable } from 'rxjs';
 import type { BackendInbound } from './backend/connection.js';
 import type { EmitEvent } from './catalogue/events.js';
 import { errorMessage } from './core/errors.js';
@@ -59,7 +59,8 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
 function buildSession(hub: Hub, input$: Observable<ClientMessage>, deps: SessionDeps): Observable<SessionOutput> {
   const { emit, identity } = deps;
   const messages$ = input$.pipe(share());
-  const end$ = messages$.pipe(ignoreElements(), endWith(true));
+  // the input's end ends the session; its failure is a crash, reported below, not an end
+  const end$ = messages$.pipe(ignoreElements(), endWith(true), catchError(() => NEVER));
   const fromHub = createSignal<{ inbound: BackendInbound; relatedCall?: JsonRpcId }>();
   const record = new ClientRecord(identity, deps.wallClock(), (inbound, relatedCall) => fromHub.fire(relatedCall === undefined ? { inbound } : { inbound, relatedCall }));
   // its own per-client backends start with its initialize, and what they send is this client's alone

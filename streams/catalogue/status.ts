@@ -17,6 +17,8 @@ export interface ServerStatus {
   tools: number;
   tool_names: string[];
   invalid_tools: number;
+  /** requests the relay has in flight on its connection now */
+  calls_in_flight: number;
   error?: string;
   warnings?: string[];
   /** per-client: each client has its own session of it, shown under clients[].backends */
@@ -59,7 +61,7 @@ export function healthOf(state: BackendState | undefined, catalogue: Catalogue):
 
 function serverStatus(entry: BackendEntry, state: BackendState | undefined, catalogue: Catalogue): ServerStatus {
   if (entry.isolation === 'per-client') {
-    return { name: entry.name, url: redactUrl(entry.url), enabled: entry.enabled, connected: false, health: 'unknown', tools: 0, tool_names: [], invalid_tools: 0, isolation: 'per-client' };
+    return { name: entry.name, url: redactUrl(entry.url), enabled: entry.enabled, connected: false, health: 'unknown', tools: 0, tool_names: [], invalid_tools: 0, calls_in_flight: 0, isolation: 'per-client' };
   }
   const tools = catalogue.perBackend.get(entry.name);
   const findings = catalogue.findings.filter((finding) => finding.backend === entry.name);
@@ -80,6 +82,7 @@ function serverStatus(entry: BackendEntry, state: BackendState | undefined, cata
     tools: tools?.valid.length ?? 0,
     tool_names: tools?.valid ?? [],
     invalid_tools: tools?.invalid ?? 0,
+    calls_in_flight: state?.session?.channel.inFlight ?? 0,
     ...(entry.enabled ? {} : { error: 'disabled in the config (enabled: false)' }),
     ...(entry.enabled && errors.length > 0 ? { error: errors.join('; ') } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),

@@ -194,19 +194,32 @@ describe('the WebSocket and Streamable HTTP fronts', () => {
   });
 });
 
+/** what the relay holds of a client once it left: nothing (no client entry, no request in flight for it on the backend) */
+async function nothingLeftOf(name: string): Promise<void> {
+  const { client: observer } = track(await wsClient(relay.ws, {}, 'observer'));
+  await eventually(async () => {
+    const status = await statusOf(observer);
+    expect(status.clients.filter((entry) => (entry['client_info'] as { name?: string } | undefined)?.name === name)).toEqual([]);
+    // the observer's own relay_get_status is a relay tool, not a backend call: the backend has nothing in flight
+    expect(status.servers.find((server) => server.name === 'full')).toMatchObject({ calls_in_flight: 0 });
+  });
+  await observer.close();
+}
+
 describe('a client that goes away mid-call', () => {
   it('a WebSocket closed mid-call: the call is cancelled on the backend', async () => {
-    const { client, transport } = track(await wsClient(relay.ws));
+    const { client, transport } = track(await wsClient(relay.ws, {}, 'killed-mid-call'));
     const before = backend.aborts().length;
     const calls = backend.requests('tools/call').length;
     void client.callTool({ name: 'slow', arguments: { ms: 20_000 } }).catch(() => undefined);
     await eventually(() => expect(backend.requests('tools/call').slice(calls).at(-1)?.['params']).toMatchObject({ name: 'slow' }));
     await transport.close();
     await eventually(() => expect(backend.aborts().length).toBe(before + 1));
+    await nothingLeftOf('killed-mid-call');
   });
 
   it('an HTTP session deleted mid-call: the call is cancelled on the backend, and the session id is gone', async () => {
-    const { client, transport } = track(await httpClient(relay.http));
+    const { client, transport } = track(await httpClient(relay.http, {}, 'deleted-mid-call'));
     const before = backend.aborts().length;
     const calls = backend.requests('tools/call').length;
     void client.callTool({ name: 'slow', arguments: { ms: 20_000 } }).catch(() => undefined);
@@ -214,6 +227,7 @@ describe('a client that goes away mid-call', () => {
     const sessionId = transport.sessionId;
     await transport.terminateSession();
     await eventually(() => expect(backend.aborts().length).toBe(before + 1));
+    await nothingLeftOf('deleted-mid-call');
     const reused = await fetch(relay.http, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sessionId ?? '' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
     expect(reused.status).toBe(404);
   });
