@@ -190,7 +190,9 @@ export class HttpSession {
     stream.mode = 'json';
     const { response } = stream;
     if (response !== null) {
-      response.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': this.id });
+      // with its length: one write of head and body, not chunked framing around it
+      const bytes = typeof line === 'string' ? Buffer.byteLength(line) : line.reduce((sum, part) => sum + (typeof part === 'string' ? Buffer.byteLength(part) : part.length), 0);
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes, 'mcp-session-id': this.id });
       if (typeof line === 'string') response.end(line);
       else {
         for (const part of line) response.write(part);
