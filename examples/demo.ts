@@ -1,7 +1,8 @@
 // npm run demo: the relay in front of the example backends, driven by the MCP SDK's own
 // client over stdio, the way Claude Code drives it. It shows the aggregated catalogue,
-// one call routed to each backend (with progress), the relay's status, a backend added
-// and removed while the relay runs, and the relay's event log.
+// one call routed to each backend (with progress), the relay's status, a second client
+// joining over WebSocket, a backend added and removed while the relay runs (both clients
+// hear of it), and the relay's event log.
 //
 // The relay runs on a copy of backends.yaml in a temporary directory, so the demo never
 // edits the repository's file. The relay's stdout is the MCP channel (the SDK client reads
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ToolListChangedNotificationSchema, type CallToolResult, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { WebSocketClientTransport } from '../test/fixtures/ws-client-transport.js';
 import { EXAMPLE_PORTS, startExampleBackends } from './backends.js';
 
 /** the whole demo, start to exit; a hang anywhere ends in a clear failure, not a stuck terminal */
@@ -69,13 +71,25 @@ let workDir: string | null = null;
 let logFile: string | null = null;
 let logWritten: Promise<void> = Promise.resolve();
 let client: Client | null = null;
+let webClient: Client | null = null;
+let relayPid: number | undefined;
 let stopBackends: (() => Promise<void>) | null = null;
 
 const withDeadline = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> =>
   Promise.race([promise, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())]);
 
-/** Closes the client (which ends the relay's stdin, so the relay exits), then the backends. */
+/** Closes both clients, stops the relay (a relay with a listener serves on after stdin ends: SIGTERM), then the backends. */
 async function closeAll(): Promise<void> {
+  const web = webClient;
+  webClient = null;
+  if (web) await withDeadline(web.close().catch(() => undefined), 2_000);
+  if (relayPid !== undefined) {
+    try {
+      process.kill(relayPid, 'SIGTERM');
+    } catch {
+      // it has exited already
+    }
+  }
   const closing = client;
   client = null;
   if (closing) await withDeadline(closing.close().catch(() => undefined), 5_000);
@@ -206,7 +220,7 @@ interface LogLine {
   [key: string]: unknown;
 }
 
-const DETAIL_KEYS = ['backend', 'tool', 'health', 'outcome', 'ms', 'tools', 'added', 'removed', 'backends', 'reason', 'error'] as const;
+const DETAIL_KEYS = ['front', 'url', 'remote', 'backend', 'tool', 'health', 'outcome', 'ms', 'tools', 'added', 'removed', 'backends', 'reason', 'error'] as const;
 
 function describeEvent(line: LogLine, origin: number): string {
   const at = line.time === undefined ? '' : `+${((line.time - origin) / 1000).toFixed(3)}s`;
@@ -218,6 +232,25 @@ function describeEvent(line: LogLine, origin: number): string {
     })
     .join(' ');
   return `${at.padStart(9)}  ${String(line.event).padEnd(18)} ${dim(details)}`;
+}
+
+/** The WebSocket listener's bound URL, from the front.listen event in the relay's log. */
+async function listeningUrl(file: string): Promise<string> {
+  let url: string | undefined;
+  await waitFor(async () => {
+    const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((line) => line.includes('"front.listen"'));
+    url = lines.length > 0 ? (JSON.parse(lines[0] as string) as { url: string }).url : undefined;
+    return url !== undefined;
+  }, 'the relay to report its WebSocket listener (front.listen)');
+  return url as string;
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 // ---- the demo ----
@@ -254,7 +287,8 @@ async function main(): Promise<void> {
   env['LOG_LEVEL'] = 'info';
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [RELAY_MAIN, '--config', config],
+    // stdio for this client, and a WebSocket listener on a free port for the one that joins later
+    args: [RELAY_MAIN, '--config', config, '--listen', 'ws://127.0.0.1:0/mcp'],
     cwd: workDir,
     env,
     stderr: 'pipe',
@@ -275,8 +309,9 @@ async function main(): Promise<void> {
     for (const wake of waiters) wake();
   });
   await client.connect(transport, { timeout: CALL_TIMEOUT_MS });
+  relayPid = transport.pid ?? undefined;
   const server = client.getServerVersion();
-  out(`   node ${dim(`${RELAY_MAIN} --config ${config}`)}`);
+  out(`   node ${dim(`${RELAY_MAIN} --config ${config} --listen ws://127.0.0.1:0/mcp`)}`);
   out(`   connected over stdio to ${bold(`${server?.name ?? '?'} ${server?.version ?? ''}`)}, relay pid ${transport.pid ?? '?'}`);
   out(`   config: a copy of the bundled backends.yaml; event log: ${logFile}`);
 
@@ -316,6 +351,24 @@ async function main(): Promise<void> {
   heading('relay_get_status');
   out(indent((await status()).text));
 
+  heading('A second client joins over WebSocket');
+  const wsUrl = await listeningUrl(logFile);
+  const web = new Client({ name: 'mcp-relay-demo-web', version: '1.0.0' }, { capabilities: {} });
+  let webListChanged = 0;
+  web.setNotificationHandler(ToolListChangedNotificationSchema, () => void (webListChanged += 1));
+  await web.connect(new WebSocketClientTransport(wsUrl), { timeout: CALL_TIMEOUT_MS });
+  webClient = web;
+  out(`   connected to ${bold(wsUrl)}: its own session, on the same backend connections`);
+  const webTools = (await web.listTools(undefined, { timeout: CALL_TIMEOUT_MS })).tools.map((tool) => tool.name);
+  expectTools(webTools, ['notes_search', 'calc_add']);
+  out(`   tools/list over WebSocket: ${webTools.length} tools, the same catalogue`);
+  const webFound = (await web.callTool({ name: 'notes_search', arguments: { query: 'meeting' } }, undefined, { timeout: CALL_TIMEOUT_MS })) as ToolResult;
+  out(`${cyan('->')} ${bold('notes_search')} ${dim('{"query":"meeting"}')} ${dim('(from the WebSocket client)')}`);
+  out(`${green('<-')} ${brief(webFound)} ${dim('(the note the stdio client added)')}`);
+  const clientsNow = (JSON.parse(textOf((await call('relay_get_status')) as ToolResult)) as { clients?: Array<{ front: string; remote?: string; calls_done: number }> }).clients ?? [];
+  out(`   relay_get_status lists ${clientsNow.length} clients: ${clientsNow.map((entry) => `${entry.front}${entry.remote ? ` ${entry.remote}` : ''} (${entry.calls_done} calls)`).join(', ')}`);
+  if (clientsNow.length !== 2) throw new Error(`expected 2 clients in relay_get_status, got ${clientsNow.length}`);
+
   heading('Add a backend while the relay runs (relay_add_server)');
   const before = listChangedAt.length;
   const addCalled = Date.now();
@@ -324,6 +377,8 @@ async function main(): Promise<void> {
   out(`${green('<-')} ${textOf(addResult)}`);
   await changed;
   out(dim(`   list_changed arrived ${(listChangedAt[before] ?? Date.now()) - addCalled} ms after the call was sent`));
+  await waitFor(() => webListChanged > 0, 'the WebSocket client to hear notifications/tools/list_changed');
+  out(`${yellow('<-')} ${bold('notifications/tools/list_changed')} ${dim('reached the WebSocket client too (it had listed tools)')}`);
   const afterAdd = await toolNames();
   expectTools(afterAdd, ['weather_forecast']);
   out(`   tools/list now has ${afterAdd.length} tools; new: ${bold(afterAdd.filter((name) => !names.includes(name)).join(', '))}`);
@@ -346,7 +401,7 @@ async function main(): Promise<void> {
   out(`   tools/list is back to ${afterRemove.length} tools`);
 
   heading("The relay's event log (stderr, one JSON line per event)");
-  // closing the client ends the relay's stdin: the relay logs relay.stop and exits
+  // the clients leave and the relay is stopped (SIGTERM: with a listener, stdin's end alone does not stop it)
   await closeAll();
   const events = (await readFile(logFile, 'utf8'))
     .split('\n')
@@ -359,7 +414,7 @@ async function main(): Promise<void> {
   out(`   ${events.length} events: ${[...counts].map(([event, count]) => `${event} x${count}`).join(', ')}`);
   out(dim(`   the last ${Math.min(LOG_TAIL_LINES, events.length)}:`));
   for (const line of events.slice(-LOG_TAIL_LINES)) out(`   ${describeEvent(line, origin)}`);
-  if (!counts.has('relay.stop')) throw new Error('the relay did not log relay.stop when its stdin closed');
+  if (!counts.has('relay.stop')) throw new Error('the relay did not log relay.stop when it was stopped');
   out(dim('   (live: LOG_FILE=relay.log, then tail -f relay.log | npx pino-pretty)'));
 
   heading('Done');
