@@ -207,6 +207,21 @@ async function nothingLeftOf(name: string): Promise<void> {
 }
 
 describe('a client that goes away mid-call', () => {
+  it('a client that leaves with a backend request unanswered: the backend gets an error answer, not silence', async () => {
+    const { client, transport } = track(await wsClient(relay.ws, { sampling: {} }, 'leaves-while-asked'));
+    // it never answers: the request waits on it until it leaves
+    client.setRequestHandler(CreateMessageRequestSchema, () => new Promise<never>(() => undefined));
+    const asked = backend.sentRequests('sampling/createMessage').length;
+    void client.callTool({ name: 'sample', arguments: { timeoutMs: 20_000 } }).catch(() => undefined);
+    await eventually(() => expect(backend.sentRequests('sampling/createMessage').length).toBe(asked + 1));
+    const id = backend.sentRequests('sampling/createMessage').at(-1)?.['id'];
+    await transport.close();
+    await eventually(() =>
+      expect(backend.responses()).toContainEqual(expect.objectContaining({ id, error: expect.objectContaining({ message: expect.stringContaining('disconnected before answering') }) })),
+    );
+    await nothingLeftOf('leaves-while-asked');
+  });
+
   it('a WebSocket closed mid-call: the call is cancelled on the backend', async () => {
     const { client, transport } = track(await wsClient(relay.ws, {}, 'killed-mid-call'));
     const before = backend.aborts().length;

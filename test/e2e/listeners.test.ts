@@ -72,6 +72,22 @@ describe('listeners', () => {
     expect(await relay.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('ends an HTTP session idle for http.sessionIdleMs: its id is then unknown (404)', async () => {
+    const { file } = configFile(`${FAST_DEFAULTS}listen: [http://127.0.0.1:0/mcp]\nhttp:\n  sessionIdleMs: 300\nbackends: []\n`);
+    const relay = startRawRelay(['--config', file]);
+    stops.push(() => relay.stop());
+    await eventually(() => expect(listening(relay, 'http')).toHaveLength(1));
+    const url = listening(relay, 'http')[0]?.['url'] as string;
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const initialized = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: INITIALIZE }) });
+    const session = initialized.headers.get('mcp-session-id') ?? '';
+    await initialized.text();
+    const ping = () => fetch(url, { method: 'POST', headers: { ...headers, 'mcp-session-id': session }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }) }).then((response) => response.status);
+    expect(await ping()).toBe(200);
+    await eventually(() => expect(relay.events).toContainEqual(expect.objectContaining({ event: 'http.session.end', session, reason: 'idle for over 300 ms' })), 5_000);
+    expect(await ping()).toBe(404);
+  });
+
   it('reports a listener of backends.yaml that cannot bind, and keeps running', async () => {
     const port = await occupiedPort();
     const { file } = configFile(`${FAST_DEFAULTS}listen: [http://127.0.0.1:${port}/mcp]\nbackends: []\n`);
