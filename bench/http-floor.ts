@@ -24,6 +24,7 @@ const echo = (args: unknown) => ({ content: [{ type: 'text', text: JSON.stringif
 function bare(): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     void readBody(request).then((body) => {
+      if (request.method !== 'POST') return void response.writeHead(request.method === 'DELETE' ? 200 : 405).end();
       const message = JSON.parse(body) as { id?: unknown; method?: string; params?: { arguments?: unknown } };
       if (message.id === undefined) return void response.writeHead(202).end();
       const result = message.method === 'initialize' ? { protocolVersion: '2025-11-25', capabilities: { tools: {} }, serverInfo: { name: 'floor', version: '1' } } : echo(message.params?.arguments);
@@ -37,7 +38,7 @@ function sdk(): (request: IncomingMessage, response: ServerResponse) => void {
   const transports = new Map<string, StreamableHTTPServerTransport>();
   return (request, response) => {
     void readBody(request).then(async (body) => {
-      const parsed: unknown = JSON.parse(body);
+      const parsed: unknown = body === '' ? undefined : JSON.parse(body);
       const sessionId = request.headers['mcp-session-id'];
       let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
       if (!transport) {

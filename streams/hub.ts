@@ -42,6 +42,7 @@ import { requestResult } from './rpc/request-result.js';
 import type { ClientRecord } from './session/client-record.js';
 import { Clients } from './session/clients.js';
 import { setBackendsLevel } from './session/requests/set-level.js';
+import type { ViewSnapshot } from './session/view.js';
 import { replayClientSetup } from './session/session-replay.js';
 
 export interface HubDeps {
@@ -63,6 +64,11 @@ export interface Hub {
   readonly states$: Observable<BackendStates>;
   readonly catalogue$: Observable<Catalogue>;
   readonly offers$: Observable<Offers>;
+  /** the view the shared backends make: states, catalogue, offers (replayed) */
+  readonly view$: Observable<ViewSnapshot>;
+  /** the enabled per-client entries (replayed), and as they are now */
+  readonly isolated$: Observable<readonly BackendEntry[]>;
+  currentIsolated(): readonly BackendEntry[];
   /** emits (and replays) once the first lists may be answered */
   readonly firstListReady$: Observable<unknown>;
   readonly clients: Clients;
@@ -134,6 +140,14 @@ export function createHub(deps: HubDeps): Hub {
     map(([entries, states]) => ({ entries, states, catalogue: buildCatalogue(entries, states, MANAGEMENT_TOOL_NAMES), offers: buildOffers(entries, states) })),
     // the per-call path reads the latest view synchronously instead of subscribing per call
     tap((view) => (latestView = view)),
+    replayLatest(),
+  );
+  // the per-client entries: each session opens its own (session/view.ts)
+  let isolated: readonly BackendEntry[] = [];
+  const isolated$ = config$.pipe(
+    map((state) => state.config.backends.filter((entry) => entry.enabled && entry.isolation === 'per-client')),
+    distinctUntilChanged(sameEntries),
+    tap((entries) => (isolated = entries)),
     replayLatest(),
   );
   const catalogue$ = view$.pipe(map((view) => view.catalogue));
@@ -251,6 +265,9 @@ export function createHub(deps: HubDeps): Hub {
     states$,
     catalogue$,
     offers$,
+    view$,
+    isolated$,
+    currentIsolated: () => isolated,
     firstListReady$,
     clients,
     management,
@@ -266,6 +283,6 @@ export function createHub(deps: HubDeps): Hub {
       const uris = [...record.subscriptions].filter((uri) => !clients.subscriptions().has(uri));
       if (uris.length > 0 || record.logLevel !== null) releases.fire({ uris, logLevel: record.logLevel });
     },
-    run$: merge(limit$, events$, routed$, released$, replayed$, renegotiated$),
+    run$: merge(limit$, events$, routed$, released$, replayed$, renegotiated$, isolated$.pipe(ignoreElements())),
   };
 }

@@ -41,12 +41,13 @@ export class ClientRecord {
   /** per backend, its calls there in start order (a handful at most in practice: a linear scan is cheapest) */
   private readonly onBackend = new Map<string, InFlightCall[]>();
 
+  /** a message from a backend that the hub routed to this client (set by its session while it runs) */
+  deliver: (inbound: BackendInbound, relatedCall?: JsonRpcId) => void = () => undefined;
+
   constructor(
     readonly identity: ClientIdentity,
     /** wall-clock ms when it connected */
     readonly since: number,
-    /** a message from a backend that the hub routed to this client */
-    readonly deliver: (inbound: BackendInbound, relatedCall?: JsonRpcId) => void,
   ) {}
 
   get id(): string {

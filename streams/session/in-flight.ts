@@ -172,6 +172,7 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RequestD
           case 'notification':
             if (message.message.method === 'notifications/cancelled') cancel(message.message.params?.['requestId']);
             else if (message.message.method === 'notifications/progress') deps.onClientProgress(message.message.params);
+            else if (message.message.method === 'notifications/initialized') deps.onInitialized?.();
             else run(dispatchNotification(message.message, deps));
             return;
           case 'response':
@@ -182,7 +183,9 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RequestD
       error: (error: unknown) => subscriber.error(error),
       complete: () => {
         inputDone = true;
-        endIfIdle();
+        // a session ends with its input: what is still in flight is cancelled (by the teardown), not waited for
+        if (deps.endWithInput) subscriber.complete();
+        else endIfIdle();
       },
     });
     return () => {

@@ -30,6 +30,10 @@ export interface RequestDeps extends Omit<CallDeps, 'cancelled$'> {
   isIsolated?: (backend: string) => boolean;
   /** the client's initialize: it records what the client declared (and the hub starts the handshakes) */
   onInitialize: (request: JsonRpcRequest) => void;
+  /** the client's notifications/initialized */
+  onInitialized?: () => void;
+  /** the input's end ends the stream at once (a session), instead of when the last request is answered */
+  endWithInput?: boolean;
   /** an answer from the client to a request a backend sent it */
   onClientResponse: (response: JsonRpcResponse) => void;
   /** the client's progress on a request a backend sent it */

@@ -3,7 +3,7 @@
  * `isolation: per-client` (opened once it initializes, closed when it leaves). Without per-client backends in the
  * config this is the hub's view as it is, and the per-call path reads the hub's latest.
  */
-import { combineLatest, defer, distinctUntilChanged, filter, ignoreElements, map, merge, NEVER, of, race, shareReplay, switchMap, take, tap, timer, type Observable } from 'rxjs';
+import { combineLatest, defer, distinctUntilChanged, filter, map, merge, NEVER, race, shareReplay, switchMap, take, tap, timer, type Observable } from 'rxjs';
 import { hasAttempted } from '../backend/backend-state.js';
 import type { BackendInbound } from '../backend/connection.js';
 import type { BackendStates } from '../backend/backends.js';
@@ -19,12 +19,24 @@ import { MANAGEMENT_TOOL_NAMES } from '../management/management.js';
 import type { ClientRecord } from './client-record.js';
 import { replayClientSetup } from './session-replay.js';
 
+/** what a view shows: the backends' states, and the catalogue and offers built from them */
+export interface ViewSnapshot {
+  states: BackendStates;
+  catalogue: Catalogue;
+  offers: Offers;
+}
+
 /** the hub's part of a view (hub.ts implements it) */
 export interface SharedView {
   config$: Observable<ConfigState>;
   states$: Observable<BackendStates>;
   catalogue$: Observable<Catalogue>;
   offers$: Observable<Offers>;
+  /** the hub's view, replayed: one subscription a session */
+  view$: Observable<ViewSnapshot>;
+  /** the enabled per-client entries: replayed, and as they are now */
+  isolated$: Observable<readonly BackendEntry[]>;
+  currentIsolated(): readonly BackendEntry[];
   firstListReady$: Observable<unknown>;
   currentStates(): BackendStates | undefined;
   currentCatalogue(): Catalogue | undefined;
@@ -56,82 +68,44 @@ export interface SessionView {
   /** a backend this client has its own session of */
   isIsolated(name: string): boolean;
   isolatedStatus(): IsolatedBackendStatus[];
-  /** subscribed for the session's life: its own backends live while it does */
-  run$: Observable<never>;
+  /**
+   * The view as it changes, subscribed once for the session's life: the hub's own (nothing per client) without
+   * per-client backends; with them, the merged view, which also keeps the client's own backends open.
+   */
+  snapshots$: Observable<ViewSnapshot>;
 }
 
-interface Snapshot {
-  states: BackendStates;
-  catalogue: Catalogue;
-  offers: Offers;
+interface Snapshot extends ViewSnapshot {
   isolated: readonly BackendEntry[];
 }
 
-const sameEntries = (a: readonly BackendEntry[], b: readonly BackendEntry[]): boolean => canonicalJson(a) === canonicalJson(b);
+/** what exists only for a client with per-client backends: built the first time the config has one */
+interface Own {
+  merged$: Observable<Snapshot>;
+  firstListReady$: Observable<unknown>;
+  kick(name: string): void;
+}
+
 const replayLatest = <T>() => shareReplay<T>({ bufferSize: 1, refCount: true });
 
 export function sessionView(hub: SharedView, ready$: Observable<unknown>, record: ClientRecord, deliver: (inbound: BackendInbound) => void): SessionView {
-  const entries$ = (isolation: BackendEntry['isolation'] | 'any') =>
-    hub.config$.pipe(
-      map((state) => state.config.backends.filter((entry) => entry.enabled && (isolation === 'any' || entry.isolation === isolation))),
-      distinctUntilChanged(sameEntries),
-    );
-  const isolated$ = entries$('per-client').pipe(replayLatest());
-  const kicks = createSignal<string>();
-  const own$ = hub
-    .openIsolated(
-      ready$.pipe(
-        take(1),
-        switchMap(() => isolated$),
-      ),
-      { clientCapabilities: () => record.capabilities ?? {}, kicks$: kicks.fired$, restarts$: NEVER, inbound: deliver },
-    )
-    .pipe(replayLatest());
-
   let latest: Snapshot | null = null;
-  // the hub's streams and the client's own backends, merged: built only where the config has per-client backends
-  const merged$ = isolated$.pipe(
-    switchMap((isolated) =>
-      combineLatest([entries$('any'), hub.states$, own$]).pipe(
-        map(([order, shared, own]): Snapshot => {
-          const states: BackendStates = new Map([...shared, ...own]);
-          return { states, catalogue: buildCatalogue(order, states, MANAGEMENT_TOOL_NAMES), offers: buildOffers(order, states), isolated };
-        }),
-      ),
-    ),
-    // the per-call path reads the latest synchronously
-    tap((snapshot) => (latest = snapshot)),
-    replayLatest(),
-  );
-  const either = <T>(shared$: Observable<T>, pick: (snapshot: Snapshot) => T): Observable<T> =>
-    isolated$.pipe(switchMap((isolated) => (isolated.length === 0 ? shared$ : merged$.pipe(map(pick)))));
-  const states$ = either(hub.states$, (snapshot) => snapshot.states);
-  const offers$ = either(hub.offers$, (snapshot) => snapshot.offers);
-  // what the client set up (log level, subscriptions) is sent again to its own backend when it reconnects
-  const replayed$ = replayClientSetup(own$, offers$, record);
-  const own = (name: string) => latest?.isolated.some((entry) => entry.name === name) ?? false;
-  // the first lists wait for the client's own backends too (bounded by startupGraceMs, as the hub's are)
-  const ownAttempted$ = hub.config$.pipe(
-    take(1),
-    switchMap((state) =>
-      race(
-        isolated$.pipe(switchMap((isolated) => (isolated.length === 0 ? of(null) : own$.pipe(filter((states) => isolated.every((entry) => hasAttempted(states.get(entry.name)))))))),
-        timer(state.config.startupGraceMs),
-      ),
-    ),
-    take(1),
-  );
-  const firstListReady$ = combineLatest([hub.firstListReady$.pipe(take(1)), ownAttempted$]).pipe(take(1), replayLatest());
+  let built: Own | null = null;
+  const own = (): Own => (built ??= buildOwn(hub, ready$, record, deliver, (snapshot) => (latest = snapshot)));
+  const shared = () => hub.currentIsolated().length === 0;
+  // chosen when subscribed: the hub's stream, or the merged one
+  const either = <T>(shared$: Observable<T>, pick: (snapshot: Snapshot) => T): Observable<T> => defer(() => (shared() ? shared$ : own().merged$.pipe(map(pick))));
+  const isOwn = (name: string) => latest?.isolated.some((entry) => entry.name === name) ?? false;
 
   return {
-    states$,
+    states$: either(hub.states$, (snapshot) => snapshot.states),
     catalogue$: either(hub.catalogue$, (snapshot) => snapshot.catalogue),
-    firstListReady$,
-    offers$,
+    offers$: either(hub.offers$, (snapshot) => snapshot.offers),
+    firstListReady$: defer(() => (shared() ? hub.firstListReady$ : own().firstListReady$)),
     currentStates: () => latest?.states ?? hub.currentStates(),
     currentCatalogue: () => latest?.catalogue ?? hub.currentCatalogue(),
-    kick: (name) => (own(name) ? kicks.fire(name) : hub.kick(name)),
-    isIsolated: own,
+    kick: (name) => (isOwn(name) ? own().kick(name) : hub.kick(name)),
+    isIsolated: isOwn,
     isolatedStatus: () =>
       (latest?.isolated ?? []).map((entry): IsolatedBackendStatus => {
         const state = latest?.states.get(entry.name);
@@ -145,19 +119,68 @@ export function sessionView(hub: SharedView, ready$: Observable<unknown>, record
           ...(state?.error ? { error: state.error } : {}),
         };
       }),
-    // without per-client backends nothing of its own runs; with them, the merged view stays current
-    run$: merge(
-      isolated$.pipe(
-        switchMap((isolated) =>
-          isolated.length === 0
-            ? defer(() => {
-                latest = null;
-                return NEVER;
-              })
-            : merged$,
-        ),
+    snapshots$: hub.isolated$.pipe(
+      switchMap((isolated) =>
+        isolated.length === 0
+          ? defer(() => {
+              latest = null;
+              return hub.view$;
+            })
+          : own().merged$,
       ),
-      replayed$,
-    ).pipe(ignoreElements()),
+    ),
+  };
+}
+
+/** The client's own sessions of the per-client backends, merged with the hub's into its view. */
+function buildOwn(hub: SharedView, ready$: Observable<unknown>, record: ClientRecord, deliver: (inbound: BackendInbound) => void, onSnapshot: (snapshot: Snapshot) => void): Own {
+  const kicks = createSignal<string>();
+  const own$ = hub
+    .openIsolated(
+      ready$.pipe(
+        take(1),
+        switchMap(() => hub.isolated$),
+      ),
+      { clientCapabilities: () => record.capabilities ?? {}, kicks$: kicks.fired$, restarts$: NEVER, inbound: deliver },
+    )
+    .pipe(replayLatest());
+  const order$ = hub.config$.pipe(
+    map((state) => state.config.backends.filter((entry) => entry.enabled)),
+    distinctUntilChanged((a, b) => canonicalJson(a) === canonicalJson(b)),
+  );
+  const combined$ = hub.isolated$.pipe(
+    switchMap((isolated) =>
+      combineLatest([order$, hub.states$, own$]).pipe(
+        map(([order, shared, mine]): Snapshot => {
+          const states: BackendStates = new Map([...shared, ...mine]);
+          return { states, catalogue: buildCatalogue(order, states, MANAGEMENT_TOOL_NAMES), offers: buildOffers(order, states), isolated };
+        }),
+      ),
+    ),
+    // the per-call path reads the latest synchronously
+    tap(onSnapshot),
+    replayLatest(),
+  );
+  // what the client set up (log level, subscriptions) is sent again to its own backend when it reconnects
+  const replayed$ = replayClientSetup(
+    own$,
+    combined$.pipe(map((snapshot) => snapshot.offers)),
+    record,
+  );
+  // the first lists wait for the client's own backends too (bounded by startupGraceMs, as the hub's are)
+  const ownAttempted$ = hub.config$.pipe(
+    take(1),
+    switchMap((state) =>
+      race(
+        hub.isolated$.pipe(switchMap((isolated) => own$.pipe(filter((states) => isolated.every((entry) => hasAttempted(states.get(entry.name))))))),
+        timer(state.config.startupGraceMs),
+      ),
+    ),
+    take(1),
+  );
+  return {
+    merged$: merge(combined$, replayed$),
+    firstListReady$: combineLatest([hub.firstListReady$.pipe(take(1)), ownAttempted$]).pipe(take(1), replayLatest()),
+    kick: kicks.fire,
   };
 }

@@ -4,7 +4,7 @@ import { Clients } from '../../streams/session/clients.js';
 import { fakeSession, inbound, note } from './session-fakes.js';
 
 function client(clients: Clients, id: string, capabilities: Record<string, unknown> | null, since = 0): ClientRecord {
-  const record = new ClientRecord({ id, front: 'ws' }, since, () => undefined);
+  const record = new ClientRecord({ id, front: 'ws' }, since);
   record.capabilities = capabilities;
   clients.add(record);
   return record;
