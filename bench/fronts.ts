@@ -11,6 +11,7 @@ import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import { DirectClient, RELAY_MAIN, RelayClient, type BenchClient } from './clients.js';
 import { startPool } from './pool-process.js';
+import { saturate, sequential } from './load.js';
 import { median, percentile } from './stats.js';
 
 type Json = Record<string, unknown>;
@@ -60,33 +61,6 @@ class HttpFrontClient implements BenchClient {
   }
 }
 
-const now = () => performance.now();
-
-async function sequential(client: BenchClient, calls: number): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const started = now();
-    const response = await client.call('tools/call', { name: 't0_echo', arguments: { i } });
-    samples.push(now() - started);
-    if (!('result' in response)) throw new Error(`call failed: ${JSON.stringify(response).slice(0, 300)}`);
-  }
-  return samples;
-}
-
-async function saturate(client: BenchClient, inFlight: number, ms: number): Promise<number> {
-  let done = 0;
-  const until = now() + ms;
-  const worker = async () => {
-    while (now() < until) {
-      await client.call('tools/call', { name: 't0_echo', arguments: { n: done } });
-      done += 1;
-    }
-  };
-  const started = now();
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return (done / (now() - started)) * 1000;
-}
-
 function rssOf(pid: number | undefined): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 }
@@ -134,11 +108,11 @@ export async function fronts(options: { rounds: number; calls: number; throughpu
 
   options.log('fronts: latency…');
   const latency = Object.fromEntries(FRONTS.map((front) => [front, { p50: [] as number[], p99: [] as number[] }])) as Record<FrontName, { p50: number[]; p99: number[] }>;
-  for (const front of FRONTS) await sequential(clients[front], 300);
+  for (const front of FRONTS) await sequential(clients[front], 't0_echo', 300);
   for (let r = 0; r < options.rounds; r++) {
     const samples = none();
     for (let block = 0; block * 100 < options.calls; block++) {
-      for (const front of rotated(r + block)) samples[front].push(...(await sequential(clients[front], Math.min(100, options.calls - block * 100))));
+      for (const front of rotated(r + block)) samples[front].push(...(await sequential(clients[front], 't0_echo', Math.min(100, options.calls - block * 100))));
     }
     for (const front of FRONTS) {
       const sorted = samples[front].sort((a, b) => a - b);

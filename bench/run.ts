@@ -8,6 +8,7 @@ import { startPool } from './pool-process.js';
 import { backendProcess } from './backend-process.js';
 import { median, percentile, round } from './stats.js';
 import { fronts, type FrontsResult } from './fronts.js';
+import { saturate, sequential } from './load.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const CALLS = Number(process.env['BENCH_CALLS'] ?? 5_000);
@@ -63,16 +64,8 @@ async function listAllTools(relay: RelayClient): Promise<number> {
   return count;
 }
 
-async function sequential(client: BenchClient, tool: string, calls: number): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const started = now();
-    const response = await client.call('tools/call', { name: tool, arguments: { i } });
-    samples.push(now() - started);
-    if (!('result' in response)) throw new Error(`call failed: ${JSON.stringify(response).slice(0, 300)}`);
-  }
-  return samples.sort((a, b) => a - b);
-}
+/** latency samples, sorted */
+const sortedSamples = async (client: BenchClient, tool: string, calls: number): Promise<number[]> => (await sequential(client, tool, calls)).sort((a, b) => a - b);
 
 interface LatencyRow {
   backend: string;
@@ -93,13 +86,13 @@ async function latency(kind: 'sdk' | 'bare'): Promise<LatencyRow> {
   await floor.start();
   const clients = { relay, direct, floor } as const;
   const rounds = { relay: [] as number[][], direct: [] as number[][], floor: [] as number[][] };
-  for (const client of Object.values(clients)) await sequential(client, 't0_echo', 300); // warm-up: JIT, sockets
+  for (const client of Object.values(clients)) await sortedSamples(client, 't0_echo', 300); // warm-up: JIT, sockets
   for (let r = 0; r < ROUNDS; r++) {
     // interleaved in blocks of BLOCK calls, the order rotating from block to block: a noisy stretch of the machine
     // (other tenants, frequency changes) hits every path alike instead of deciding one path's whole round
     const samples = { relay: [] as number[], direct: [] as number[], floor: [] as number[] };
     for (let block = 0; block * BLOCK < CALLS; block++) {
-      for (const path of ORDERS[(r + block) % ORDERS.length] as readonly Path[]) samples[path].push(...(await sequential(clients[path], 't0_echo', Math.min(BLOCK, CALLS - block * BLOCK))));
+      for (const path of ORDERS[(r + block) % ORDERS.length] as readonly Path[]) samples[path].push(...(await sortedSamples(clients[path], 't0_echo', Math.min(BLOCK, CALLS - block * BLOCK))));
     }
     for (const path of PATHS) rounds[path].push(samples[path].sort((a, b) => a - b));
   }
@@ -109,20 +102,6 @@ async function latency(kind: 'sdk' | 'bare'): Promise<LatencyRow> {
   const r = summary(rounds.relay);
   const d = summary(rounds.direct);
   return { backend: kind === 'sdk' ? 'SDK server' : 'bare echo', relay: r, direct: d, floor: summary(rounds.floor), p50Ratio: r.p50 / d.p50, p99Ratio: r.p99 / d.p99, addedMicros: (r.p50 - d.p50) * 1000 };
-}
-
-async function saturate(client: BenchClient, inFlight: number, ms: number): Promise<number> {
-  let done = 0;
-  const until = now() + ms;
-  const worker = async () => {
-    while (now() < until) {
-      await client.call('tools/call', { name: 't0_echo', arguments: { n: done } });
-      done += 1;
-    }
-  };
-  const started = now();
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return (done / (now() - started)) * 1000;
 }
 
 async function throughput(): Promise<Array<{ inFlight: number; relay: number; direct: number; floor: number; ratio: number }>> {
