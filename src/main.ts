@@ -103,6 +103,14 @@ function main(): void {
       .subscribe(),
   );
 
+  // the command line's listeners must come up: a port in use is an error at start, not a silent half-relay
+  // (opened before the config's, which may be read synchronously: a failure must be seen here, not swallowed there)
+  void listeners.reconcile(command.listen).then((failures) => {
+    if (failures.length === 0) return;
+    process.stderr.write(`mcp-relay: ${failures.map((failure) => failure.message).join('\nmcp-relay: ')}\n`);
+    exit('a --listen address could not be bound', 1);
+  });
+
   // the fronts follow the config in force: its settings for what comes next, its listen: list opened and closed live
   subscriptions.push(
     hub.config$.subscribe({
@@ -117,14 +125,6 @@ function main(): void {
       error: (error: unknown) => log.emit({ event: 'relay.crash', error: describe(error), action: 'listeners keep their last settings', level: 'error' }),
     }),
   );
-
-  // the command line's listeners must come up: a port in use is an error at start, not a silent half-relay
-  void listeners.reconcile(wanted()).then((all) => {
-    const failures = all.filter((failure) => command.listen.some((spec) => spec.url === failure.url));
-    if (failures.length === 0) return;
-    process.stderr.write(`mcp-relay: ${failures.map((failure) => failure.message).join('\nmcp-relay: ')}\n`);
-    exit('a --listen address could not be bound', 1);
-  });
 
   if (command.stdio) {
     const stdio$ = stdioSession(hub, { lines$: lines$(process.stdin), clientId: randomUUID(), emit: log.emit, now, wallClock: () => Date.now() }).pipe(

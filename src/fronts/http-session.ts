@@ -114,6 +114,18 @@ export class HttpSession {
   /** A notification or a response from the client: nothing comes back on its POST (202). */
   notify(message: ClientMessage): void {
     this.input?.next(message);
+    // a cancelled request gets no answer (the relay stopped it): its POST is closed here, and its id is free again
+    if (message.kind === 'notification' && message.message.method === 'notifications/cancelled') {
+      const requestId = message.message.params?.['requestId'];
+      const stream = typeof requestId === 'string' || typeof requestId === 'number' ? this.byRequest.get(key(requestId)) : undefined;
+      if (stream) this.cancelled(stream);
+    }
+  }
+
+  private cancelled(stream: Stream): void {
+    const { response } = stream;
+    if (response !== null && !response.headersSent) response.writeHead(202, { 'mcp-session-id': this.id });
+    this.finish(stream);
   }
 
   /**
@@ -250,15 +262,22 @@ export class HttpSession {
   /** the client went away from this stream: not a cancel; what comes for it waits in the buffer */
   private dropped(stream: Stream, response: ServerResponse): void {
     if (stream.response === response) stream.response = null;
+    // the client was here until now: a stream held for long is not idleness, and its reconnect must find the session
+    this.lastSeen = Date.now();
   }
 
   private resume(response: ServerResponse, lastEventId: string): 'opened' | 'unknown-event' {
     const match = /^(\d+)-(\d+)$/.exec(lastEventId);
     const stream = match ? this.streams.get(Number(match[1])) : undefined;
-    if (!match || !stream || stream.mode === 'json') return 'unknown-event';
+    // only an SSE stream ever gave the client an event id (a pending one answers as JSON, or switches to SSE itself)
+    if (!match || !stream || stream.mode !== 'sse') return 'unknown-event';
     const after = Number(match[2]);
+    // events after that one that have left the buffer cannot be replayed: a resume with a hole in it is refused
+    if (stream.nextSeq > after + 1 && this.buffer.find((event) => event.stream === stream.id && event.seq > after)?.seq !== after + 1) return 'unknown-event';
     stream.response?.end();
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'mcp-session-id': this.id });
+    // the headers go now, even when there is nothing to replay yet: the client must see its resume accepted
+    response.flushHeaders();
     stream.response = response;
     response.once('close', () => this.dropped(stream, response));
     for (const event of this.buffer) if (event.stream === stream.id && event.seq > after) this.write(stream, event);

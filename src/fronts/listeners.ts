@@ -27,12 +27,12 @@ export class Listeners {
     const opening = [...wanted.values()]
       .filter((spec) => !this.running.has(spec.url))
       .map((spec) => {
-        const open = this.open(spec).catch((error: unknown) => {
+        const open: Promise<RunningFront | null> = this.open(spec).catch((error: unknown) => {
           const failure = error instanceof ListenError ? error : new ListenError(spec.url, undefined, String(error));
           failures.push(failure);
           this.context.emit({ event: 'front.error', url: spec.url, error: failure.message, level: 'error' });
-          // forgotten, so a later reload tries again
-          this.running.delete(spec.url);
+          // forgotten, so a later reload tries again (unless a later reload already put its own attempt there)
+          if (this.running.get(spec.url) === open) this.running.delete(spec.url);
           return null;
         });
         this.running.set(spec.url, open);

@@ -75,6 +75,9 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
       context.emit({ event: 'front.refused', front: 'ws', remote: remoteOf(request.socket), reason: `origin ${origin} is not allowed`, level: 'warn' });
       return refuse(socket, 403, `origin ${origin} may not connect: add it to http.allowedOrigins in backends.yaml`);
     }
+    // the limit in force now, for this connection (ws reads options.maxPayload at each upgrade): a reload applies to
+    // the clients that connect after it
+    wss.options.maxPayload = context.settings().maxClientMessageBytes;
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request));
   });
 

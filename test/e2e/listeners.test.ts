@@ -84,8 +84,27 @@ describe('listeners', () => {
     await initialized.text();
     const ping = () => fetch(url, { method: 'POST', headers: { ...headers, 'mcp-session-id': session }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }) }).then((response) => response.status);
     expect(await ping()).toBe(200);
+    // a stream held for longer than the idle time is no idleness: when it drops, the client's reconnect finds the session
+    const stream = new AbortController();
+    const held = await fetch(url, { headers: { 'mcp-session-id': session, accept: 'text/event-stream' }, signal: stream.signal });
+    expect(held.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    stream.abort();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await ping()).toBe(200);
     await eventually(() => expect(relay.events).toContainEqual(expect.objectContaining({ event: 'http.session.end', session, reason: 'idle for over 300 ms' })), 5_000);
     expect(await ping()).toBe(404);
+  });
+
+  it('exits 1 when a --listen port is in use, with listeners of its own in backends.yaml too', async () => {
+    const port = await occupiedPort();
+    const { file } = configFile(`${FAST_DEFAULTS}listen: [http://127.0.0.1:0/mcp]\nbackends: []\n`);
+    const relay = spawnRelay(['--config', file, '--no-stdio', '--listen', `ws://127.0.0.1:${port}/mcp`]);
+    let stderr = '';
+    relay.child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    stops.push(() => void relay.child.kill('SIGKILL'));
+    expect((await relay.exited).code).toBe(1);
+    expect(stderr).toContain(`cannot listen on ws://127.0.0.1:${port}/mcp: the port is in use by another program`);
   });
 
   it('reports a listener of backends.yaml that cannot bind, and keeps running', async () => {
