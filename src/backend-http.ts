@@ -67,20 +67,15 @@ async function excerpt(response: Response): Promise<string> {
 }
 
 /** undici gives up on a silent server after 300 s (headers, or between body chunks): that ends one request, not the link */
-function isUndiciTimeout(error: unknown): boolean {
-  for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    const code = (current as NodeJS.ErrnoException).code;
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return true;
-  }
-  return false;
-}
+const UNDICI_TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** errors of the connect phase: the request's bytes never left this process */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
-function neverConnected(error: unknown): boolean {
+/** whether the error, or one of its causes (fetch wraps what happened), has one of these codes */
+function causedBy(error: unknown, codes: ReadonlySet<string>): boolean {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    if (CONNECT_ERRORS.has((current as NodeJS.ErrnoException).code ?? '')) return true;
+    if (codes.has((current as NodeJS.ErrnoException).code ?? '')) return true;
   }
   return false;
 }
@@ -151,10 +146,10 @@ class HttpSession {
   private onPostError(error: unknown, message: Outgoing): void {
     if (this.aborter.signal.aborted) return; // the link was closed: every request was aborted on purpose
     if (error instanceof ConnectionClosedError) this.fail(error);
-    else if (isUndiciTimeout(error)) this.answer(message, `no answer from the backend over HTTP in time (${networkReason(error)}); it may still act on it`);
+    else if (causedBy(error, UNDICI_TIMEOUTS)) this.answer(message, `no answer from the backend over HTTP in time (${networkReason(error)}); it may still act on it`);
     else {
       // send() said "written" before the POST was tried: a POST that never connected did not reach the backend
-      const unsent = message.id !== undefined && neverConnected(error) ? new Set([message.id]) : undefined;
+      const unsent = message.id !== undefined && causedBy(error, CONNECT_ERRORS) ? new Set([message.id]) : undefined;
       this.fail(new ConnectionClosedError(this.entry.name, ABNORMAL_CLOSURE, networkReason(error), unsent));
     }
   }

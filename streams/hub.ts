@@ -280,7 +280,8 @@ export function createHub(deps: HubDeps): Hub {
     openIsolated: (entries$, own) => backendStates$(entries$, { openLink: deps.openLink, jitter: deps.jitter, clientInfo, ...own }),
     clientLeft: (record) => {
       clients.remove(record);
-      const uris = [...record.subscriptions].filter((uri) => !clients.subscriptions().has(uri));
+      const held = clients.subscriptions();
+      const uris = [...record.subscriptions].filter((uri) => !held.has(uri));
       if (uris.length > 0 || record.logLevel !== null) releases.fire({ uris, logLevel: record.logLevel });
     },
     run$: merge(limit$, events$, routed$, released$, replayed$, renegotiated$, isolated$.pipe(ignoreElements())),

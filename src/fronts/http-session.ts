@@ -32,6 +32,8 @@ interface Stream {
   readonly requestId: JsonRpcId | null;
   acceptsJson: boolean;
   nextSeq: number;
+  /** the last event written to the client: the GET stream's next one starts after it */
+  written: number;
   done: boolean;
   /** its events still in the resume buffer: a done stream with none left is forgotten */
   buffered: number;
@@ -56,8 +58,6 @@ export class HttpSession {
   private readonly streams = new Map<number, Stream>();
   private readonly byRequest = new Map<string, Stream>();
   private standalone: Stream = this.newStream(STANDALONE, null, false);
-  /** GET-stream messages sent while no GET stream was open: flushed to the next one */
-  private undelivered: BufferedEvent[] = [];
   private readonly buffer: BufferedEvent[] = [];
   private bufferedBytes = 0;
   private ended = false;
@@ -135,12 +135,13 @@ export class HttpSession {
   open(response: ServerResponse, lastEventId: string | undefined): 'opened' | 'unknown-event' | 'conflict' {
     if (lastEventId !== undefined) return this.resume(response, lastEventId);
     if (this.standalone.response !== null) return 'conflict';
-    this.standalone.response = response;
-    response.once('close', () => this.dropped(this.standalone, response));
-    this.startSse(this.standalone);
-    const waiting = this.undelivered;
-    this.undelivered = [];
-    for (const event of waiting) this.write(this.standalone, event);
+    const { standalone } = this;
+    const from = standalone.written;
+    standalone.response = response;
+    response.once('close', () => this.dropped(standalone, response));
+    this.startSse(standalone);
+    // what came while no GET stream was open is still in the buffer (as far as it holds)
+    for (const event of this.buffer) if (event.stream === STANDALONE && event.seq > from) this.write(standalone, event);
     return 'opened';
   }
 
@@ -168,12 +169,11 @@ export class HttpSession {
     this.streams.clear();
     this.byRequest.clear();
     this.buffer.length = 0;
-    this.undelivered = [];
     this.bufferedBytes = 0;
   }
 
   private newStream(id: number, requestId: JsonRpcId | null, acceptsJson: boolean): Stream {
-    const stream: Stream = { id, response: null, mode: id === STANDALONE ? 'sse' : 'pending', requestId, acceptsJson, nextSeq: 1, done: false, buffered: 0 };
+    const stream: Stream = { id, response: null, mode: id === STANDALONE ? 'sse' : 'pending', requestId, acceptsJson, nextSeq: 1, written: 0, done: false, buffered: 0 };
     this.streams.set(id, stream);
     return stream;
   }
@@ -190,12 +190,8 @@ export class HttpSession {
   }
 
   private toStandalone(line: ClientLine): void {
-    const event = this.remember(this.standalone, line);
-    if (this.standalone.response !== null) this.write(this.standalone, event);
-    else {
-      this.undelivered.push(event);
-      if (this.undelivered.length > this.limits.resumeBufferEvents) this.undelivered.shift();
-    }
+    // with no GET stream open it waits in the buffer for the next one
+    this.write(this.standalone, this.remember(this.standalone, line));
   }
 
   private answerJson(stream: Stream, line: ClientLine): void {
@@ -247,6 +243,7 @@ export class HttpSession {
     if (typeof event.line === 'string') response.write(event.line);
     else for (const part of event.line) response.write(part);
     response.write('\n\n');
+    stream.written = event.seq;
   }
 
   /** the request's answer went out (or into the buffer): its stream is done */
@@ -281,9 +278,7 @@ export class HttpSession {
     stream.response = response;
     response.once('close', () => this.dropped(stream, response));
     for (const event of this.buffer) if (event.stream === stream.id && event.seq > after) this.write(stream, event);
-    // the replay above included what waited for a GET stream
-    if (stream.id === STANDALONE) this.undelivered = [];
-    else if (stream.done) {
+    if (stream.id !== STANDALONE && stream.done) {
       response.end();
       stream.response = null;
       this.streams.delete(stream.id);

@@ -1,11 +1,12 @@
 /** One client request to its backend (tools/call, resources/read, prompts/get, ...): wait for the connection, send once, time out, map ids and progress tokens back. */
-import { filter, map, Observable, switchMap, take, takeUntil, tap, throwError, timeout, TimeoutError, Subscription, type Unsubscribable } from 'rxjs';
+import { filter, map, Observable, switchMap, take, takeUntil, tap, throwError, timeout, Subscription, type Unsubscribable } from 'rxjs';
 import type { BackendSession } from '../backend/connection.js';
 import { DEFAULT_SETTINGS } from '../config/schema.js';
 import type { BackendStates } from '../backend/backends.js';
-import { CallError, NotWrittenError, OutcomeUnknownError, errorMessage } from '../core/errors.js';
+import { CallError, NotWrittenError } from '../core/errors.js';
+import { callFailure, malformedResultError, toCallError } from './call-errors.js';
 import type { EmitEvent, RelayEvent } from '../catalogue/events.js';
-import { ErrorCode, failure, isObjectRecord, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
+import { ErrorCode, isObjectRecord, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
 import type { Outgoing } from './client-output.js';
 import type { CallEvent, CallSink } from '../rpc/rpc-channel.js';
 import { spliceResponseId, spliceUndecodedId } from '../rpc/splice-id.js';
@@ -224,18 +225,17 @@ class ForwardedCall implements CallSink, Unsubscribable {
   /** a result that is not an object (null, an array, a string) is no MCP answer: the client hears what was wrong */
   private malformed(result: unknown): Outgoing {
     const { backend, subject, tool } = this.target;
-    const got = result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result;
-    const callError = new CallError(ErrorCode.BackendProtocolError, backend, subject, `the backend answered ${this.request.method} with a result that is ${got}, not an object`, 'report it to the backend\'s owner; relay_get_status shows the backend\'s health');
     this.outcome = 'error';
-    return { message: failure(this.request.id, callError.code, callError.message, { backend, ...(tool === undefined ? { subject } : { tool }), reason: callError.what }), backend, ...(tool === undefined ? {} : { tool }) };
+    const message = callFailure(this.request.id, malformedResultError(backend, subject, this.request.method, result), this.target);
+    return tool === undefined ? { message, backend } : { message, backend, tool };
   }
 
   /** every failure is an answer: a JSON-RPC error naming backend, subject and what to do */
   private fail(error: unknown): void {
-    const { backend, subject, tool } = this.target;
+    const { backend, subject } = this.target;
     const callError = toCallError(error, backend, subject, this.timeoutMs);
     this.outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
-    this.sink.next({ message: failure(this.request.id, callError.code, callError.message, { backend, ...(tool === undefined ? { subject } : { tool }), reason: callError.what }) });
+    this.sink.next({ message: callFailure(this.request.id, callError, this.target) });
     this.finish();
   }
 
@@ -293,15 +293,4 @@ class ForwardedCall implements CallSink, Unsubscribable {
       }),
     );
   }
-}
-
-function toCallError(error: unknown, backend: string, subject: string, timeoutMs: number): CallError {
-  if (error instanceof CallError) return error;
-  if (error instanceof TimeoutError) {
-    return new CallError(ErrorCode.CallTimeout, backend, subject, `no response within the call timeout of ${timeoutMs} ms (timeoutMs in backends.yaml); the relay cancelled the request on the backend`, 'retry later, raise timeoutMs for this backend, or call relay_get_status to check its health');
-  }
-  if (error instanceof OutcomeUnknownError) {
-    return new CallError(ErrorCode.OutcomeUnknown, backend, subject, `${error.message}; the outcome is unknown and the relay did not send it again`, 'check whether the action took effect before calling again; relay_get_status shows the backend\'s health');
-  }
-  return new CallError(ErrorCode.BackendUnavailable, backend, subject, errorMessage(error));
 }

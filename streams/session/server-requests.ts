@@ -47,16 +47,18 @@ export class ServerRequests {
       return null;
     }
     const relayId = `relay-${this.next++}`;
+    // the client call it arrived during: on HTTP it travels on that call's stream
+    const related = relatedCall === undefined ? {} : { related: relatedCall };
     const meta = message.params?.['_meta'];
     if (meta && typeof meta === 'object' && 'progressToken' in meta) {
       // tokens of different backends may collide on the client: give it one of ours
       const progressToken = `${relayId}-progress`;
       this.progress.set(progressToken, { session, token: (meta as Record<string, unknown>)['progressToken'] });
       this.pending.set(relayId, { backend, session, backendId: message.id, progressToken });
-      return { message: { ...message, id: relayId, params: { ...message.params, _meta: { ...meta, progressToken } } }, backend, ...(relatedCall === undefined ? {} : { related: relatedCall }) };
+      return { message: { ...message, id: relayId, params: { ...message.params, _meta: { ...meta, progressToken } } }, backend, ...related };
     }
     this.pending.set(relayId, { backend, session, backendId: message.id });
-    return { message: { ...message, id: relayId }, backend, ...(relatedCall === undefined ? {} : { related: relatedCall }) };
+    return { message: { ...message, id: relayId }, backend, ...related };
   }
 
   /** The client's answer to a forwarded request; false when the id is not one of ours. */

@@ -205,6 +205,16 @@ describe('the Streamable HTTP front, raw', () => {
     await stream.body?.cancel();
   });
 
+  it('keeps what belongs to no request until the session opens its GET stream', async () => {
+    const session = await initialized();
+    // the backend's log message comes during the call but is no part of its answer: it goes to the GET stream
+    const called = await post({ jsonrpc: '2.0', id: 'log-1', method: 'tools/call', params: { name: 'log', arguments: { level: 'warning', data: 'while nobody listened' } } }, { 'mcp-session-id': session });
+    expect(JSON.parse(called.body)).toMatchObject({ id: 'log-1', result: { content: [{ text: 'full:logged' }] } });
+    const stream = await fetch(relay.http, { headers: { 'mcp-session-id': session, accept: 'text/event-stream' } });
+    const messages = messagesOf(await readEvents(stream, (events) => messagesOf(events).length >= 1));
+    expect(messages).toEqual([{ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'warning', data: 'while nobody listened', logger: 'full' } }]);
+  });
+
   it("closes a request's POST when the client cancels it, and frees its id", async () => {
     const session = await initialized();
     const headers = { 'mcp-session-id': session };

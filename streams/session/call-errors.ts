@@ -1,0 +1,25 @@
+/** How a forwarded call's failure reaches the client: a JSON-RPC error naming backend, subject, what happened and what to do. */
+import { TimeoutError } from 'rxjs';
+import { CallError, errorMessage, OutcomeUnknownError } from '../core/errors.js';
+import { ErrorCode, failure, type JsonRpcFailure, type JsonRpcId } from '../core/jsonrpc.js';
+
+/** the answer itself: `data` says which backend and which tool (or subject), and the reason alone */
+export const callFailure = (id: JsonRpcId, error: CallError, target: { backend: string; subject: string; tool?: string }): JsonRpcFailure =>
+  failure(id, error.code, error.message, { backend: target.backend, ...(target.tool === undefined ? { subject: target.subject } : { tool: target.tool }), reason: error.what });
+
+/** a result that is not an object (null, an array, a string) is no MCP answer */
+export function malformedResultError(backend: string, subject: string, method: string, result: unknown): CallError {
+  const got = result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result;
+  return new CallError(ErrorCode.BackendProtocolError, backend, subject, `the backend answered ${method} with a result that is ${got}, not an object`, "report it to the backend's owner; relay_get_status shows the backend's health");
+}
+
+export function toCallError(error: unknown, backend: string, subject: string, timeoutMs: number): CallError {
+  if (error instanceof CallError) return error;
+  if (error instanceof TimeoutError) {
+    return new CallError(ErrorCode.CallTimeout, backend, subject, `no response within the call timeout of ${timeoutMs} ms (timeoutMs in backends.yaml); the relay cancelled the request on the backend`, 'retry later, raise timeoutMs for this backend, or call relay_get_status to check its health');
+  }
+  if (error instanceof OutcomeUnknownError) {
+    return new CallError(ErrorCode.OutcomeUnknown, backend, subject, `${error.message}; the outcome is unknown and the relay did not send it again`, "check whether the action took effect before calling again; relay_get_status shows the backend's health");
+  }
+  return new CallError(ErrorCode.BackendUnavailable, backend, subject, errorMessage(error));
+}
