@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import rxjsX from 'eslint-plugin-rxjs-x';
 
 /** lowest first: core <- config <- rpc <- backend <- catalogue <- management <- session <- hub.ts, session.ts, relay.ts */
-const LAYERS = ['core', 'config', 'rpc', 'backend', 'catalogue', 'management', 'session'];
+const LAYERS = ['core', 'config', 'rpc', 'backend', 'catalogue', 'access', 'management', 'session'];
 const PURE = ['node:*', 'ws', 'chokidar', 'pino', '**/src/*'];
 
 function streamLayers() {

@@ -86,7 +86,12 @@ export async function fronts(options: { rounds: number; calls: number; throughpu
   const pool = await startPool('sdk', 1, 2);
   const dir = mkdtempSync(join(tmpdir(), 'relay-bench-fronts-'));
   const file = join(dir, 'backends.yaml');
-  writeFileSync(file, `startupGraceMs: 10000\nbackends:\n  - name: b0\n    url: ${pool.urls[0]}\n`);
+  // the limits a shared service would default to (100 requests/s a connection, 1,000 connections a listener) would
+  // measure the limits, not the relay: the bench lifts them
+  writeFileSync(
+    file,
+    `startupGraceMs: 10000\nlimits:\n  maxConnections: 100000\n  maxInFlightPerClient: 100000\n  rateLimit: { requestsPerSecond: 10000000, perPrincipal: { requestsPerSecond: 10000000 } }\nbackends:\n  - name: b0\n    url: ${pool.urls[0]}\n`,
+  );
   const relay = new RelayClient(file, {}, [RELAY_MAIN, '--config', file, '--listen', 'ws://127.0.0.1:0/mcp', '--listen', 'http://127.0.0.1:0/mcp']);
   await relay.start();
   await relay.call('tools/list', {});

@@ -3,11 +3,17 @@
  * mcp-relay entry: parse the CLI, start the hub on backends.yaml, serve the stdio client and the network listeners.
  * With stdio the only front, stdin's end is the exit; with listeners, SIGTERM or SIGINT is.
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
 import { merge, retry, Subject, timer, type Subscription } from 'rxjs';
-import type { ConfigInput } from '../streams/config/config.js';
+import { isMissingFile, type ConfigInput } from '../streams/config/config.js';
 import type { ListenSpec } from '../streams/config/listen.js';
-import { EMPTY_CONFIG } from '../streams/config/schema.js';
+import { EMPTY_CONFIG, type AuditSettings, type AuthSettings } from '../streams/config/schema.js';
+import { canonicalJson } from '../streams/config/diff.js';
+import { openAudit, type AuditLog } from './audit.js';
+import { Authenticator } from './auth/authenticator.js';
+import { Principals } from './fronts/principals.js';
+import { SecurityEvents } from './security-events.js';
 import { createHub } from '../streams/hub.js';
 import { stdioSession } from '../streams/relay.js';
 import { parseCli, USAGE } from './cli.js';
@@ -50,6 +56,13 @@ function main(): void {
 
   const log = createEventLog(process.env);
   const file = command.configFile;
+  // the audit log and the refusal counts read the same events the log writes
+  let audit: AuditLog | null = null;
+  const security = new SecurityEvents(() => audit);
+  const emit = (event: Parameters<typeof log.emit>[0]) => {
+    log.emit(event);
+    security.observe(event);
+  };
   const written = new Subject<ConfigInput>();
   const editConfig = createConfigWriter(file, process.env, (input) => written.next(input));
   const now = () => performance.now();
@@ -60,17 +73,44 @@ function main(): void {
     file,
     env: process.env,
     configInput$: merge(configFile$(file), written),
-    openLink: createOpenLink(log.emit),
+    openLink: createOpenLink(emit),
     jitter,
     editConfig,
     version: VERSION,
-    emit: log.emit,
+    emit,
     now,
+    security: () => security.snapshot(),
   });
 
-  let settings: FrontSettings = { http: EMPTY_CONFIG.http, websocket: EMPTY_CONFIG.websocket, maxClientMessageBytes: EMPTY_CONFIG.maxClientMessageBytes };
+  let settings: FrontSettings = { http: EMPTY_CONFIG.http, websocket: EMPTY_CONFIG.websocket, maxClientMessageBytes: EMPTY_CONFIG.maxClientMessageBytes, limits: EMPTY_CONFIG.limits, tls: EMPTY_CONFIG.tls };
   let configListen: readonly ListenSpec[] = [];
-  const listeners = new Listeners({ hub, emit: log.emit, now, settings: () => settings });
+  // closed until backends.yaml has loaded once: it may ask for tokens
+  let authenticator = new Authenticator(null, true);
+  let auditSettings: AuditSettings | null = null;
+  const listeners = new Listeners({
+    hub,
+    emit,
+    now,
+    settings: () => settings,
+    // a random seed per process: a client cannot choose request ids that collide in the relay's tables
+    security: { authenticator: () => authenticator, principals: new Principals(now), audit: () => audit, idSeed: randomInt(2 ** 31) },
+  });
+  /** a reload's auth applies to new connections at once; connections whose token it revoked are ended */
+  const applyAuth = (auth: AuthSettings | null) => {
+    // a JWKS file is found next to backends.yaml
+    if (auth?.jwt?.jwksFile) auth = { ...auth, jwt: { ...auth.jwt, jwksFile: resolve(dirname(file), auth.jwt.jwksFile) } };
+    if (!authenticator.closed && canonicalJson(auth) === canonicalJson(authenticator.settings)) return;
+    authenticator = new Authenticator(auth);
+    if (auth?.allowUnauthenticated && !authenticator.required) emit({ event: 'auth.disabled', warning: 'auth.allowUnauthenticated: true: network clients need no token and may use every backend', level: 'warn' });
+    listeners.recheck();
+  };
+  const applyAudit = (wanted: AuditSettings | null) => {
+    if (canonicalJson(wanted) === canonicalJson(auditSettings)) return;
+    auditSettings = wanted;
+    const previous = audit;
+    audit = wanted ? openAudit({ ...wanted, file: resolve(dirname(file), wanted.file) }, { onError: (error) => log.emit({ event: 'audit.error', error: error.message, level: 'error' }) }) : null;
+    void previous?.close();
+  };
   const wanted = () => [...command.listen, ...configListen.filter((spec) => !command.listen.some((given) => given.url === spec.url))];
 
   let exiting = false;
@@ -79,7 +119,8 @@ function main(): void {
     exiting = true;
     if (code !== undefined) process.exitCode = code;
     log.emit({ event: 'relay.stop', reason, level: 'info' });
-    const closed = listeners.closeAll(`mcp-relay is shutting down (${reason})`);
+    // the audit log's last lines are written before the process goes (a clean shutdown loses none)
+    const closed = listeners.closeAll(`mcp-relay is shutting down (${reason})`).then(() => audit?.close());
     for (const subscription of subscriptions) subscription.unsubscribe();
     written.complete();
     // the log's last lines may still be queued or in flight: exit once they have landed (or at the deadline below).
@@ -103,31 +144,38 @@ function main(): void {
       .subscribe(),
   );
 
-  // the command line's listeners must come up: a port in use is an error at start, not a silent half-relay
-  // (opened before the config's, which may be read synchronously: a failure must be seen here, not swallowed there)
-  void listeners.reconcile(command.listen).then((failures) => {
-    if (failures.length === 0) return;
-    process.stderr.write(`mcp-relay: ${failures.map((failure) => failure.message).join('\nmcp-relay: ')}\n`);
-    exit('a --listen address could not be bound', 1);
-  });
-
+  let first = true;
   // the fronts follow the config in force: its settings for what comes next, its listen: list opened and closed live
   subscriptions.push(
     hub.config$.subscribe({
       next: (state) => {
         const { config } = state;
-        settings = { http: config.http, websocket: config.websocket, maxClientMessageBytes: config.maxClientMessageBytes };
+        // certificate files are found next to backends.yaml, as the audit file is
+        const tls = config.tls && { ...config.tls, cert: resolve(dirname(file), config.tls.cert), key: resolve(dirname(file), config.tls.key) };
+        settings = { http: config.http, websocket: config.websocket, maxClientMessageBytes: config.maxClientMessageBytes, limits: config.limits, tls };
+        applyAudit(config.audit);
+        if (state.error === null || isMissingFile(state) || !authenticator.closed) applyAuth(config.auth);
+        if (first) {
+          first = false;
+          // the command line's listeners must come up: a port in use is an error at start, not a silent half-relay.
+          // They open once the config is known, so the auth they enforce is the file's from the first connection on.
+          void listeners.reconcile(command.listen).then((failures) => {
+            if (failures.length === 0) return;
+            process.stderr.write(`mcp-relay: ${failures.map((failure) => failure.message).join('\nmcp-relay: ')}\n`);
+            exit('a --listen address could not be bound', 1);
+          });
+        }
         if (canonical(config.listen) === canonical(configListen)) return;
         configListen = config.listen;
         void listeners.reconcile(wanted());
       },
       // the hub's own retry rebuilds the config stream; this subscription only follows it
-      error: (error: unknown) => log.emit({ event: 'relay.crash', error: describe(error), action: 'listeners keep their last settings', level: 'error' }),
+      error: (error: unknown) => emit({ event: 'relay.crash', error: describe(error), action: 'listeners keep their last settings', level: 'error' }),
     }),
   );
 
   if (command.stdio) {
-    const stdio$ = stdioSession(hub, { lines$: lines$(process.stdin), clientId: randomUUID(), emit: log.emit, now, wallClock: () => Date.now() }).pipe(
+    const stdio$ = stdioSession(hub, { lines$: lines$(process.stdin), clientId: randomUUID(), emit, now, wallClock: () => Date.now() }).pipe(
       // Claude Code never restarts a stdio server: a session that crashed is started again on the same stdin
       retry({ delay: () => timer(REBUILD_DELAY_MS) }),
     );

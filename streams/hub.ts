@@ -55,6 +55,8 @@ export interface HubDeps {
   version: string;
   emit: EmitEvent;
   now: () => number;
+  /** the network fronts' refusals by kind, for status */
+  security?: () => Record<string, number>;
   /** backend handshakes start on the first client's initialize, or after this long without one */
   clientWaitMs?: number;
 }
@@ -258,6 +260,7 @@ export function createHub(deps: HubDeps): Hub {
     editConfig: deps.editConfig,
     restart: restarts.fire,
     clients: () => clients.status(),
+    ...(deps.security ? { security: deps.security } : {}),
   };
 
   return {

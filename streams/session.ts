@@ -26,6 +26,10 @@ import { routeClient, type ClientMessage } from './session/in-flight.js';
 import type { ListedKind, RequestDeps } from './session/request-deps.js';
 import { ServerRequests } from './session/server-requests.js';
 import { sessionView, type ViewSnapshot } from './session/view.js';
+import { LOCAL_PRINCIPAL, type Principal } from './access/access.js';
+import type { Admission } from './access/admission.js';
+import { restrictedView } from './session/access-view.js';
+import { restrictManagement } from './management/restrict.js';
 
 export interface SessionDeps {
   identity: ClientIdentity;
@@ -34,6 +38,14 @@ export interface SessionDeps {
   now: () => number;
   /** wall-clock ms, for connected_since */
   wallClock: () => number;
+  /** who the client is and what it may use; the stdio user (everything) when absent */
+  principal?: Principal;
+  /** its rate and in-flight limits (network clients); none when absent */
+  admission?: Admission;
+  /** a per-process random seed for the tables keyed by the client's request ids */
+  idSeed?: number;
+  /** set when an audit log is kept: each forwarded call, once it is over */
+  audit?: CallTracker['audit'];
 }
 
 /** One message for the client, serialized, with what a front needs to know to route it. */
@@ -65,6 +77,8 @@ const LIST_KINDS: ReadonlyArray<[ListedKind, (view: ViewSnapshot) => string]> = 
 export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: SessionDeps): Observable<SessionOutput> {
   return new Observable<SessionOutput>((subscriber) => {
     const { emit, identity } = deps;
+    const principal = deps.principal ?? LOCAL_PRINCIPAL;
+    const { access } = principal;
     const record = new ClientRecord(identity, deps.wallClock());
     const serverRequests = new ServerRequests(() => record.capabilities ?? {});
     const running = new Subscription();
@@ -88,6 +102,8 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     // what the hub routes to this client: each client is sent the backends' log messages at or above its own level
     record.deliver = (inbound: BackendInbound, relatedCall?: JsonRpcId) => {
       const { message } = inbound;
+      // a backend it may not use says nothing to it (its log lines, its resource updates)
+      if (!access.full && !access.backend(inbound.backend)) return;
       if (message.method === 'notifications/message' && record.logLevel !== null && logRank(message.params?.['level']) < logRank(record.logLevel)) return;
       const outgoing = toClient(inbound, serverRequests, relatedCall);
       if (outgoing) send(outgoing);
@@ -96,7 +112,10 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     // its own per-client backends start with its initialize, and what they send is this client's alone
     const initialized = createSignal<void>();
     const ready$ = concat(defer(() => (record.capabilities === null ? EMPTY : of(undefined))), initialized.fired$);
-    const view = sessionView(hub, ready$, record, (inbound) => record.deliver(inbound, 'id' in inbound.message ? record.latestCallOn(inbound.backend)?.id : undefined));
+    const view = restrictedView(
+      sessionView(hub, ready$, record, (inbound) => record.deliver(inbound, 'id' in inbound.message ? record.latestCallOn(inbound.backend)?.id : undefined), principal),
+      access,
+    );
     record.isolatedStatus = view.isolatedStatus;
 
     // list_changed only for a change against what this client last saw, once it said it is initialized
@@ -121,6 +140,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       clientId: identity.id,
       started: (backend, id) => record.callStarted(backend, id, hub.clients.nextSeq()),
       ended: (backend, id) => record.callEnded(backend, id),
+      ...(deps.audit ? { audit: deps.audit } : {}),
     };
     const requestDeps: RequestDeps = {
       states$: view.states$,
@@ -131,7 +151,10 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       currentCatalogue: view.currentCatalogue,
       kick: view.kick,
       isIsolated: view.isIsolated,
-      management: hub.management,
+      management: restrictManagement(hub.management, access, view),
+      principal,
+      ...(deps.idSeed === undefined ? {} : { idSeed: deps.idSeed }),
+      ...(deps.admission ? { admit: admitWith(deps.admission, deps, principal) } : {}),
       client: record,
       clients: hub.clients,
       calls,
@@ -174,6 +197,27 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       emit({ event: 'client.disconnect', client: identity.id, front: identity.front, callsDone: record.callsDone, abandonedRequests: abandoned, level: 'info' });
     };
   });
+}
+
+/** a flooding client is logged once a second at most (with how many were refused), never once per request */
+const LIMITED_LOG_MS = 1_000;
+
+/** a refused request is answered with the limit and when to retry, and never reaches a backend */
+function admitWith(admission: Admission, deps: SessionDeps, principal: Principal): RequestDeps['admit'] {
+  let unlogged = 0;
+  let loggedAt = -Infinity;
+  return (request, inFlight) => {
+    const refusal = admission.admit(inFlight);
+    if (!refusal) return null;
+    unlogged++;
+    const now = deps.now();
+    if (now - loggedAt >= LIMITED_LOG_MS) {
+      deps.emit({ event: 'client.limited', client: deps.identity.id, front: deps.identity.front, principal: principal.name, limit: refusal.limit, retryAfterMs: refusal.retryAfterMs, refused: unlogged, level: 'warn' });
+      unlogged = 0;
+      loggedAt = now;
+    }
+    return failure(request.id, ErrorCode.RateLimited, refusal.message, { limit: refusal.limit, retryAfterMs: refusal.retryAfterMs });
+  };
 }
 
 function toOutput(line: ClientLine, outgoing: Outgoing): SessionOutput {

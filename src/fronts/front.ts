@@ -3,7 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { EmitEvent } from '../../streams/catalogue/events.js';
 import { isLoopbackHost, type ListenSpec } from '../../streams/config/listen.js';
-import type { HttpFrontSettings, WsFrontSettings } from '../../streams/config/schema.js';
+import type { HttpFrontSettings, LimitSettings, TlsSettings, WsFrontSettings } from '../../streams/config/schema.js';
+import type { Principal } from '../../streams/access/access.js';
+import { Admission } from '../../streams/access/admission.js';
+import type { TokenBucket } from '../../streams/core/token-bucket.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { AuditLog } from '../audit.js';
+import type { Principals } from './principals.js';
 import type { Hub } from '../../streams/hub.js';
 import type { SessionDeps } from '../../streams/session.js';
 import type { Front as FrontKind } from '../../streams/session/client-record.js';
@@ -12,6 +18,18 @@ export interface FrontSettings {
   http: HttpFrontSettings;
   websocket: WsFrontSettings;
   maxClientMessageBytes: number;
+  limits: LimitSettings;
+  tls: TlsSettings | null;
+}
+
+/** who may connect and how much: the config's auth in force, the per-principal counts, the audit log */
+export interface FrontSecurity {
+  authenticator: () => Authenticator;
+  principals: Principals;
+  /** null when no audit log is kept */
+  audit: () => AuditLog | null;
+  /** a per-process random seed for the tables keyed by client-chosen ids */
+  idSeed: number;
 }
 
 export interface FrontContext {
@@ -21,6 +39,7 @@ export interface FrontContext {
   now: () => number;
   /** the settings in force (a reload changes them for what comes next) */
   settings: () => FrontSettings;
+  security: FrontSecurity;
 }
 
 export interface RunningFront {
@@ -28,6 +47,8 @@ export interface RunningFront {
   /** the URL actually bound (port 0 resolved) */
   readonly url: string;
   readonly sessions: () => number;
+  /** after a reload: ends the sessions whose token was revoked (or whose access changed) */
+  recheck(): void;
   /** ends every session (their calls cancelled) and stops listening */
   close(reason: string): Promise<void>;
 }
@@ -85,13 +106,58 @@ export function allowedOrigins(settings: HttpFrontSettings, port: number): Reado
 /** No Origin header: not a browser, nothing to defend against. A browser page from elsewhere is refused (DNS rebinding). */
 export const originAllowed = (origin: string | undefined, allowed: ReadonlySet<string>): boolean => origin === undefined || allowed.has(origin.toLowerCase());
 
-export function sessionDeps(context: FrontContext, front: FrontKind, remote: string): SessionDeps {
-  return { identity: { id: randomUUID(), front, remote }, emit: context.emit, now: context.now, wallClock: () => Date.now() };
+/**
+ * A network client's session: its principal, its own limits (the WebSocket front; the HTTP front checks them itself,
+ * to answer 429), the id seed, and the audit of its calls when an audit log is kept.
+ */
+export function sessionDeps(context: FrontContext, front: FrontKind, remote: string, principal: Principal, bucket: TokenBucket | null, withAdmission: boolean): SessionDeps {
+  const identity = { id: randomUUID(), front, remote, principal: principal.name };
+  const audit = context.security.audit();
+  return {
+    identity,
+    emit: context.emit,
+    now: context.now,
+    wallClock: () => Date.now(),
+    principal,
+    idSeed: context.security.idSeed,
+    ...(withAdmission ? { admission: newAdmission(context, bucket) } : {}),
+    ...(audit
+      ? {
+          audit: (done) =>
+            audit.write({
+              kind: 'call',
+              client: identity.id,
+              principal: principal.name,
+              front,
+              ...(done.tool === undefined ? { method: done.request.method, subject: done.subject } : { tool: done.tool }),
+              backend: done.backend,
+              ms: done.ms,
+              outcome: done.outcome,
+              arguments: done.tool === undefined ? done.request.params : done.request.params?.['arguments'],
+              resultBytes: done.resultBytes,
+            }),
+        }
+      : {}),
+  };
 }
+
+export const newAdmission = (context: FrontContext, bucket: TokenBucket | null): Admission => {
+  const { limits } = context.settings();
+  return new Admission({ rate: limits.rateLimit, maxInFlight: limits.maxInFlightPerClient }, bucket, context.now);
+};
 
 export const remoteOf = (socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string =>
   `${socket.remoteAddress?.includes(':') ? `[${socket.remoteAddress}]` : (socket.remoteAddress ?? '?')}:${socket.remotePort ?? '?'}`;
 
-export const warnIfExposed = (spec: ListenSpec, emit: EmitEvent): void => {
-  if (!isLoopbackHost(spec.host)) emit({ event: 'front.exposed', url: spec.url, warning: 'this listener is reachable from other machines and has no authentication yet: bind 127.0.0.1, or put it behind an authenticating proxy', level: 'warn' });
-};
+/**
+ * A listener beyond loopback without authentication is refused, unless the operator said so (and then warned about
+ * at every start): a relay holds the keys to every backend behind it.
+ */
+export function checkExposure(spec: ListenSpec, context: FrontContext): void {
+  if (isLoopbackHost(spec.host) || context.security.authenticator().required) return;
+  const settings = context.security.authenticator().settings;
+  if (!settings?.allowUnauthenticated) {
+    throw new ListenError(spec.url, 'EUNAUTHENTICATED', 'it is reachable from other machines and the relay has no authentication: add auth: { tokens: [...] } (or auth.jwt) to backends.yaml, bind 127.0.0.1, or set auth.allowUnauthenticated: true to accept anyone');
+  }
+  context.emit({ event: 'front.exposed', url: spec.url, warning: 'this listener is reachable from other machines and accepts anyone (auth.allowUnauthenticated: true): every client may use every backend', level: 'warn' });
+}

@@ -4,15 +4,33 @@
  * backend's bytes, never parsed), and the SDK transport wants objects it validates and serializes again. POST carries
  * one message; GET opens the session's stream (or resumes one by Last-Event-ID); DELETE ends the session.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ListenSpec } from '../../streams/config/listen.js';
 import { classify, ErrorCode, failure, type JsonRpcId } from '../../streams/core/jsonrpc.js';
 import { isSupportedProtocolVersion, negotiateProtocolVersion, SUPPORTED_PROTOCOL_VERSIONS } from '../../streams/core/protocol.js';
 import { session } from '../../streams/session.js';
 import type { ClientMessage } from '../../streams/session/in-flight.js';
-import { allowedOrigins, boundUrl, listenOn, originAllowed, remoteOf, sessionDeps, warnIfExposed, type FrontContext, type RunningFront } from './front.js';
+import type { Principal } from '../../streams/access/access.js';
+import type { TokenSettings } from '../../streams/config/schema.js';
+import { metadataPaths, protectedResourceMetadata } from '../auth/resource-metadata.js';
+import { allowedOrigins, boundUrl, checkExposure, listenOn, newAdmission, originAllowed, remoteOf, sessionDeps, type FrontContext, type RunningFront } from './front.js';
+import { authenticateRequest, takeSeat } from './gate.js';
 import { HttpSession } from './http-session.js';
+import type { Seat } from './principals.js';
+import { createFrontServer } from './tls-server.js';
+import type { Admission } from '../../streams/access/admission.js';
+
+/** what the front keeps beside a session: who owns it, its connection seat, its request limits */
+interface Owned {
+  session: HttpSession;
+  principal: Principal;
+  source: TokenSettings | null;
+  seat: Seat;
+  admission: Admission;
+}
+
+const samePrincipal = (a: Principal, b: Principal): boolean => a.kind === b.kind && a.name === b.name;
 
 /** the MCP SDK's code for an unknown session */
 const SESSION_NOT_FOUND = -32001;
@@ -52,11 +70,15 @@ function readBody(request: IncomingMessage, limit: number): Promise<string | nul
 }
 
 export async function openHttpFront(spec: ListenSpec, context: FrontContext): Promise<RunningFront> {
-  const sessions = new Map<string, HttpSession>();
+  checkExposure(spec, context);
+  const sessions = new Map<string, Owned>();
   let port = spec.port;
 
   const endSession = (httpSession: HttpSession, reason: string) => {
-    if (!sessions.delete(httpSession.id)) return;
+    const owned = sessions.get(httpSession.id);
+    if (!owned || owned.session !== httpSession) return;
+    sessions.delete(httpSession.id);
+    owned.seat.release();
     httpSession.end(reason);
     context.emit({ event: 'http.session.end', session: httpSession.id, reason, level: 'info' });
   };
@@ -65,11 +87,11 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
   const sweeper = setInterval(() => {
     const idleMs = context.settings().http.sessionIdleMs;
     const now = Date.now();
-    for (const httpSession of sessions.values()) if (httpSession.openStreams === 0 && now - httpSession.lastSeen > idleMs) endSession(httpSession, `idle for over ${idleMs} ms`);
+    for (const { session: httpSession } of sessions.values()) if (httpSession.openStreams === 0 && now - httpSession.lastSeen > idleMs) endSession(httpSession, `idle for over ${idleMs} ms`);
   }, 1_000);
   sweeper.unref();
 
-  const server = createServer((request, response) => {
+  const { server, close: stopTls } = await createFrontServer(spec, context.settings().tls, context.emit, (request, response) => {
     handle(request, response).catch((error: unknown) => {
       context.emit({ event: 'http.error', error: error instanceof Error ? error.message : String(error), level: 'error' });
       reject(response, 500, ErrorCode.InternalError, 'mcp-relay failed on this request');
@@ -78,6 +100,13 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://relay').pathname;
+    // RFC 9728: where a client finds the authorization server for this resource (served when JWTs are accepted)
+    const jwt = context.security.authenticator().settings?.jwt;
+    if (jwt && request.method === 'GET' && metadataPaths(spec.path, jwt).includes(path)) {
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' });
+      response.end(JSON.stringify(protectedResourceMetadata(jwt, { secure: spec.tls, host: request.headers.host, endpointPath: spec.path })));
+      return;
+    }
     if (path !== spec.path) return reject(response, 404, ErrorCode.InvalidRequest, `no MCP endpoint at ${path}: this relay's endpoint is ${spec.path}`);
     const settings = context.settings();
     const origin = request.headers.origin;
@@ -85,19 +114,23 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
       context.emit({ event: 'front.refused', front: 'http', remote: remoteOf(request.socket), reason: `origin ${origin} is not allowed`, level: 'warn' });
       return reject(response, 403, ErrorCode.InvalidRequest, `Forbidden: origin ${origin} may not use this relay; add it to http.allowedOrigins in backends.yaml`);
     }
+    // every request brings its token: a session id alone is no credential
+    const authenticated = await authenticateRequest(request, 'http', spec, context);
+    if (!authenticated.ok) return reject(response, authenticated.status, ErrorCode.InvalidRequest, `${authenticated.status === 403 ? 'Forbidden' : 'Unauthorized'}: ${authenticated.reason}`, null, authenticated.headers);
+    const principal = authenticated.principal;
     const version = request.headers['mcp-protocol-version'];
     if (typeof version === 'string' && !isSupportedProtocolVersion(version)) {
       return reject(response, 400, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
     }
     switch (request.method) {
       case 'POST':
-        return post(request, response, settings.maxClientMessageBytes);
+        return post(request, response, settings.maxClientMessageBytes, principal, authenticated.source);
       case 'GET':
-        return get(request, response);
+        return get(request, response, principal);
       case 'DELETE': {
-        const httpSession = known(request, response);
-        if (!httpSession) return;
-        endSession(httpSession, 'DELETE from the client');
+        const owned = known(request, response, principal);
+        if (!owned) return;
+        endSession(owned.session, 'DELETE from the client');
         response.writeHead(200).end();
         return;
       }
@@ -107,22 +140,27 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
   }
 
   /** the session the request names; answered 400 (no id) or 404 (unknown or ended) when there is none */
-  function known(request: IncomingMessage, response: ServerResponse, id: JsonRpcId | null = null): HttpSession | null {
+  function known(request: IncomingMessage, response: ServerResponse, principal: Principal, id: JsonRpcId | null = null): Owned | null {
     const sessionId = request.headers['mcp-session-id'];
     if (typeof sessionId !== 'string' || sessionId === '') {
       reject(response, 400, ErrorCode.InvalidRequest, 'Bad Request: the Mcp-Session-Id header is required after initialize', id);
       return null;
     }
-    const httpSession = sessions.get(sessionId);
-    if (!httpSession) {
+    const owned = sessions.get(sessionId);
+    if (!owned) {
       reject(response, 404, SESSION_NOT_FOUND, 'Session not found: it ended (DELETE, idle expiry, or a relay restart); initialize a new session', id);
       return null;
     }
-    httpSession.lastSeen = Date.now();
-    return httpSession;
+    if (!samePrincipal(owned.principal, principal)) {
+      context.emit({ event: 'auth.rejected', front: 'http', remote: remoteOf(request.socket), status: 403, reason: `principal '${principal.name}' used a session of another principal`, level: 'warn' });
+      reject(response, 403, ErrorCode.InvalidRequest, 'Forbidden: this session belongs to another principal; initialize a session of your own', id);
+      return null;
+    }
+    owned.session.lastSeen = Date.now();
+    return owned;
   }
 
-  async function post(request: IncomingMessage, response: ServerResponse, limit: number): Promise<void> {
+  async function post(request: IncomingMessage, response: ServerResponse, limit: number, principal: Principal, source: TokenSettings | null): Promise<void> {
     const contentType = (request.headers['content-type'] ?? '').toLowerCase();
     if (!contentType.startsWith('application/json')) return reject(response, 415, ErrorCode.InvalidRequest, 'Unsupported Media Type: POST a JSON-RPC message as application/json');
     const accept = accepts(request);
@@ -138,9 +176,10 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     if (Array.isArray(value)) return reject(response, 400, ErrorCode.InvalidRequest, 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 and later); send one message per POST');
     const message = classify(value, body) as ClientMessage;
     if (message.kind === 'invalid') return reject(response, 400, ErrorCode.InvalidRequest, `Invalid Request: ${message.reason}`, message.id);
-    if (message.kind === 'request' && message.message.method === 'initialize') return initialize(request, response, message, accept);
-    const httpSession = known(request, response, message.kind === 'request' ? message.message.id : null);
-    if (!httpSession) return;
+    if (message.kind === 'request' && message.message.method === 'initialize') return initialize(request, response, message, accept, principal, source);
+    const owned = known(request, response, principal, message.kind === 'request' ? message.message.id : null);
+    if (!owned) return;
+    const httpSession = owned.session;
     if (message.kind !== 'request') {
       httpSession.notify(message);
       response.writeHead(202).end();
@@ -149,45 +188,73 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     if (httpSession.hasRequestInFlight(message.message.id)) {
       return reject(response, 400, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(message.message.id)} is already used by a request in flight`, message.message.id);
     }
+    const refusal = owned.admission.admit(httpSession.inFlight);
+    if (refusal) {
+      context.emit({ event: 'client.limited', front: 'http', principal: principal.name, limit: refusal.limit, retryAfterMs: refusal.retryAfterMs, level: 'warn' });
+      const body = JSON.stringify(failure(message.message.id, ErrorCode.RateLimited, refusal.message, { limit: refusal.limit, retryAfterMs: refusal.retryAfterMs }));
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1_000))) });
+      response.end(body);
+      return;
+    }
     httpSession.request(message, response, accept);
   }
 
-  function initialize(request: IncomingMessage, response: ServerResponse, message: ClientMessage & { kind: 'request' }, accept: { json: boolean; sse: boolean }): void {
+  function initialize(request: IncomingMessage, response: ServerResponse, message: ClientMessage & { kind: 'request' }, accept: { json: boolean; sse: boolean }, principal: Principal, source: TokenSettings | null): void {
     if (typeof request.headers['mcp-session-id'] === 'string' && sessions.has(request.headers['mcp-session-id'])) {
       return reject(response, 400, ErrorCode.InvalidRequest, 'Bad Request: this session is already initialized; POST initialize without Mcp-Session-Id to start a new one', message.message.id);
     }
-    const settings = context.settings().http;
-    const httpSession = new HttpSession(randomUUID(), { resumeBufferEvents: settings.resumeBufferEvents, resumeBufferBytes: RESUME_BUFFER_BYTES });
+    const remote = remoteOf(request.socket);
+    const seated = takeSeat(principal, sessions.size, 'http', remote, context);
+    if (!seated.ok) return reject(response, seated.status, ErrorCode.InvalidRequest, seated.reason, message.message.id, seated.headers);
+    const { http: settings, limits } = context.settings();
+    const httpSession = new HttpSession(randomUUID(), {
+      resumeBufferEvents: settings.resumeBufferEvents,
+      resumeBufferBytes: RESUME_BUFFER_BYTES,
+      maxUnsentBytes: limits.maxUnsentBytes,
+      onSlowReader: (unsent) => context.emit({ event: 'client.slow', front: 'http', session: httpSession.id, principal: principal.name, unsentBytes: unsent, limit: limits.maxUnsentBytes, level: 'warn' }),
+    });
     httpSession.protocolVersion = negotiateProtocolVersion(message.message.params?.['protocolVersion']);
-    sessions.set(httpSession.id, httpSession);
-    const deps = sessionDeps(context, 'http', remoteOf(request.socket));
+    sessions.set(httpSession.id, { session: httpSession, principal, source, seat: seated.seat, admission: newAdmission(context, seated.seat.bucket) });
+    const deps = sessionDeps(context, 'http', remote, principal, seated.seat.bucket, false);
     httpSession.attach(session(context.hub, httpSession.messages$, deps), () => endSession(httpSession, 'the session ended'));
     context.emit({ event: 'http.session.start', session: httpSession.id, client: deps.identity.id, level: 'info' });
     httpSession.request(message, response, accept);
   }
 
-  function get(request: IncomingMessage, response: ServerResponse): void {
+  function get(request: IncomingMessage, response: ServerResponse, principal: Principal): void {
     if (!accepts(request).sse || !(request.headers.accept ?? '').toLowerCase().includes('text/event-stream')) {
       return reject(response, 406, ErrorCode.InvalidRequest, 'Not Acceptable: a GET opens an SSE stream; send Accept: text/event-stream');
     }
-    const httpSession = known(request, response);
-    if (!httpSession) return;
+    const owned = known(request, response, principal);
+    if (!owned) return;
+    const httpSession = owned.session;
     const lastEventId = request.headers['last-event-id'];
     const opened = httpSession.open(response, typeof lastEventId === 'string' ? lastEventId : undefined);
     if (opened === 'conflict') return reject(response, 409, ErrorCode.InvalidRequest, 'Conflict: this session already has its GET stream open');
     if (opened === 'unknown-event') return reject(response, 404, ErrorCode.InvalidRequest, `Last-Event-ID ${String(lastEventId)} names no stream this session can still resume (its events left the resume buffer, or it was answered as JSON)`);
   }
 
-  port = await listenOn(server, spec);
-  warnIfExposed(spec, context.emit);
+  port = await listenOn(server, spec).catch((error: unknown) => {
+    stopTls();
+    throw error;
+  });
   return {
     spec,
     url: boundUrl(spec, port),
     sessions: () => sessions.size,
+    recheck: () => {
+      const authenticator = context.security.authenticator();
+      for (const owned of [...sessions.values()]) {
+        if (authenticator.stillValid(owned.source, owned.principal)) continue;
+        context.emit({ event: 'client.revoked', front: 'http', session: owned.session.id, principal: owned.principal.name, level: 'warn' });
+        endSession(owned.session, 'its token was revoked or its access changed');
+      }
+    },
     close: (reason) =>
       new Promise<void>((resolve) => {
         clearInterval(sweeper);
-        for (const httpSession of [...sessions.values()]) endSession(httpSession, reason);
+        for (const { session: httpSession } of [...sessions.values()]) endSession(httpSession, reason);
+        stopTls();
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 1_000).unref();

@@ -42,6 +42,10 @@ interface Stream {
 export interface HttpSessionLimits {
   resumeBufferEvents: number;
   resumeBufferBytes: number;
+  /** a stream with more than this written but not taken by the client is cut (its events stay resumable) */
+  maxUnsentBytes: number;
+  /** told when a stream is cut for that */
+  onSlowReader?: (unsent: number) => void;
 }
 
 const key = (id: JsonRpcId): string => `${typeof id}:${id}`;
@@ -93,6 +97,11 @@ export class HttpSession {
     let open = 0;
     for (const stream of this.streams.values()) if (stream.response !== null) open++;
     return open;
+  }
+
+  /** the client's requests not answered yet */
+  get inFlight(): number {
+    return this.byRequest.size;
   }
 
   hasRequestInFlight(id: JsonRpcId): boolean {
@@ -244,6 +253,12 @@ export class HttpSession {
     else for (const part of event.line) response.write(part);
     response.write('\n\n');
     stream.written = event.seq;
+    // a client that does not read: its stream is cut, not buffered without end (the events wait in the resume buffer)
+    if (response.writableLength > this.limits.maxUnsentBytes) {
+      this.limits.onSlowReader?.(response.writableLength);
+      stream.response = null;
+      response.destroy();
+    }
   }
 
   /** the request's answer went out (or into the buffer): its stream is done */

@@ -28,7 +28,7 @@ export class Listeners {
       .filter((spec) => !this.running.has(spec.url))
       .map((spec) => {
         const open: Promise<RunningFront | null> = this.open(spec).catch((error: unknown) => {
-          const failure = error instanceof ListenError ? error : new ListenError(spec.url, undefined, String(error));
+          const failure = error instanceof ListenError ? error : new ListenError(spec.url, undefined, error instanceof Error ? error.message : String(error));
           failures.push(failure);
           this.context.emit({ event: 'front.error', url: spec.url, error: failure.message, level: 'error' });
           // forgotten, so a later reload tries again (unless a later reload already put its own attempt there)
@@ -40,6 +40,11 @@ export class Listeners {
       });
     await Promise.all([...closing, ...opening]);
     return failures;
+  }
+
+  /** after a reload: every open listener ends the sessions whose token is gone */
+  recheck(): void {
+    for (const front of this.running.values()) void front.then((open) => open?.recheck());
   }
 
   async closeAll(reason: string): Promise<void> {

@@ -30,6 +30,8 @@ export interface Offers {
   findings: readonly ToolFinding[];
   resourcesKey: string;
   promptsKey: string;
+  /** a principal's view: a URI it may not use has no owner, even when a template matches it */
+  uriAllowed?: (uri: string) => boolean;
 }
 
 /** a template's matcher is compiled once, not on every rebuild */
@@ -115,5 +117,6 @@ export function buildOffers(order: readonly BackendEntry[], states: BackendState
 
 /** The backend that owns a URI: a listed resource first, else the first template (in config order) that matches. */
 export function resourceOwner(offers: Offers, uri: string): string | undefined {
+  if (offers.uriAllowed && !offers.uriAllowed(uri)) return undefined;
   return offers.resourceRoutes.get(uri) ?? offers.templateRoutes.find((route) => route.template === uri || route.matcher.test(uri))?.backend;
 }

@@ -30,6 +30,7 @@ export interface ClientStatus {
   id: string;
   front: 'stdio' | 'ws' | 'http';
   remote?: string;
+  principal?: string;
   connected_since: string;
   initialized: boolean;
   client_info?: unknown;
@@ -49,6 +50,8 @@ export interface RelayStatus {
   config_error?: string;
   servers: ServerStatus[];
   clients?: ClientStatus[];
+  /** what the network fronts refused since start (auth, limits), by kind: shown to admins */
+  security?: Record<string, number>;
 }
 
 export function healthOf(state: BackendState | undefined, catalogue: Catalogue): Health {
@@ -89,7 +92,7 @@ function serverStatus(entry: BackendEntry, state: BackendState | undefined, cata
   };
 }
 
-export function buildStatus(file: string, config: ConfigState, states: BackendStates, catalogue: Catalogue, clients?: ClientStatus[]): RelayStatus {
+export function buildStatus(file: string, config: ConfigState, states: BackendStates, catalogue: Catalogue, clients?: ClientStatus[], security?: Record<string, number>): RelayStatus {
   const servers = config.config.backends.map((entry) => serverStatus(entry, states.get(entry.name), catalogue));
   return {
     total_servers: servers.length,
@@ -99,5 +102,6 @@ export function buildStatus(file: string, config: ConfigState, states: BackendSt
     ...(config.error ? { config_error: config.error.message } : {}),
     servers,
     ...(clients === undefined ? {} : { clients }),
+    ...(security === undefined ? {} : { security }),
   };
 }

@@ -17,9 +17,14 @@ export interface ConfigState {
 
 export const INITIAL_CONFIG_STATE: ConfigState = { config: EMPTY_CONFIG, error: null, outcome: 'unchanged' };
 
+const NOT_FOUND = 'file not found; watching for it to appear';
+
+/** no file at all: nothing in it asked for anything (an unparsable one may have meant to require tokens) */
+export const isMissingFile = (state: ConfigState): boolean => state.error?.message.includes(NOT_FOUND) ?? false;
+
 function next(state: ConfigState, input: ConfigInput, file: string, env: Env): ConfigState {
   if (input.kind === 'missing') {
-    return { config: state.config, error: new ConfigError(file, 'file not found; watching for it to appear'), outcome: 'invalid' };
+    return { config: state.config, error: new ConfigError(file, NOT_FOUND), outcome: 'invalid' };
   }
   if (input.kind === 'unreadable') {
     return { config: state.config, error: new ConfigError(file, `cannot read file: ${input.reason}`), outcome: 'invalid' };

@@ -1,6 +1,8 @@
-/** Where the network fronts listen: `ws://host:port/path` or `http://host:port/path`, from --listen or `listen:` in backends.yaml. */
+/** Where the network fronts listen: `ws(s)://host:port/path` or `http(s)://host:port/path`, from --listen or `listen:` in backends.yaml. */
 export interface ListenSpec {
   kind: 'ws' | 'http';
+  /** wss:// or https://: served with the certificate in `tls:` */
+  tls: boolean;
   /** bound exactly as given (brackets of an IPv6 literal removed) */
   host: string;
   /** 0: any free port (the bound one is in the front.listen event) */
@@ -22,14 +24,14 @@ export function parseListen(text: string): ListenSpec | string {
   } catch {
     return `${JSON.stringify(text)} is not a URL: write ws://HOST:PORT/PATH or http://HOST:PORT/PATH`;
   }
-  if (url.protocol === 'wss:' || url.protocol === 'https:') return `${text}: TLS listeners are not supported yet; listen on ws:// or http:// behind a TLS proxy`;
-  if (url.protocol !== 'ws:' && url.protocol !== 'http:') return `${text}: a listener is ws:// (WebSocket) or http:// (Streamable HTTP)`;
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) return `${text}: a listener is ws:// or wss:// (WebSocket), http:// or https:// (Streamable HTTP)`;
   if (url.port === '' && !/:\d+(\/|$)/.test(text.replace(/^[a-z]+:\/\/\[[^\]]*\]/i, ''))) return `${text}: give the port explicitly (ws://127.0.0.1:8765/mcp; 0 for any free port)`;
   if (url.username || url.password || url.search || url.hash) return `${text}: a listener URL has no user, query or fragment`;
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') return `${text}: give the host to bind (127.0.0.1 for this machine only)`;
   const port = Number(url.port === '' ? 0 : url.port);
-  const kind = url.protocol === 'ws:' ? 'ws' : 'http';
+  const kind = url.protocol === 'ws:' || url.protocol === 'wss:' ? 'ws' : 'http';
+  const tls = url.protocol === 'wss:' || url.protocol === 'https:';
   const hostText = host.includes(':') ? `[${host}]` : host;
-  return { kind, host, port, path: url.pathname, url: `${kind}://${hostText}:${port}${url.pathname}` };
+  return { kind, tls, host, port, path: url.pathname, url: `${url.protocol}//${hostText}:${port}${url.pathname}` };
 }

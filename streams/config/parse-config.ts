@@ -5,11 +5,17 @@ import { parseListen, type ListenSpec } from './listen.js';
 import {
   configSchema,
   DEFAULT_HTTP_FRONT,
+  DEFAULT_LIMITS,
   DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
   DEFAULT_SETTINGS,
   DEFAULT_STARTUP_GRACE_MS,
   DEFAULT_WS_FRONT,
+  type AccessSettings,
+  type AuthSettings,
+  type BackendCredentials,
   type BackendEntry,
+  type GlobFilter,
+  type LimitSettings,
   type BackendSettings,
   type RawConfig,
   type RelayConfig,
@@ -112,14 +118,28 @@ function parseConfigText(text: string, file: string, env: Env): RelayConfig | Co
         subprotocol: backend.subprotocol === undefined ? 'mcp' : backend.subprotocol || null,
         headers,
         enabled: backend.enabled ?? true,
-        isolation: backend.isolation ?? 'shared',
+        // a principal's own credentials need a session of its own
+        isolation: backend.credentials === 'per-principal' ? 'per-client' : (backend.isolation ?? 'shared'),
+        credentials: backend.credentials ?? 'shared',
         settings: resolveSettings(defaults, backend),
       };
     });
     const http = parsed.data.http ?? {};
+    const secret = (value: string, path: Path): string =>
+      substituteEnv(value, env, (name) => {
+        throw new ConfigError(file, `environment variable ${name} is not set`, lineOf(doc, lines, path), fieldName(path));
+      });
+    const auth = parsed.data.auth ? resolveAuth(parsed.data.auth, secret) : null;
+    const listen = (parsed.data.listen ?? []).map((text) => parseListen(text) as ListenSpec);
+    const tlsListener = listen.findIndex((spec) => spec.tls);
+    if (tlsListener !== -1 && !parsed.data.tls) {
+      const path = ['listen', tlsListener];
+      throw new ConfigError(file, `${listen[tlsListener]?.url} needs a certificate: add tls: { cert: FILE, key: FILE }`, lineOf(doc, lines, path), fieldName(path));
+    }
+    const tls = parsed.data.tls ? { cert: parsed.data.tls.cert, key: parsed.data.tls.key, passphrase: parsed.data.tls.passphrase === undefined ? null : secret(parsed.data.tls.passphrase, ['tls', 'passphrase']) } : null;
     return {
       backends,
-      listen: (parsed.data.listen ?? []).map((text) => parseListen(text) as ListenSpec),
+      listen,
       http: {
         allowedOrigins: http.allowedOrigins ?? DEFAULT_HTTP_FRONT.allowedOrigins,
         sessionIdleMs: http.sessionIdleMs ?? DEFAULT_HTTP_FRONT.sessionIdleMs,
@@ -130,11 +150,86 @@ function parseConfigText(text: string, file: string, env: Env): RelayConfig | Co
         pongTimeoutMs: parsed.data.websocket?.pongTimeoutMs ?? DEFAULT_WS_FRONT.pongTimeoutMs,
       },
       startupGraceMs: parsed.data.startupGraceMs ?? DEFAULT_STARTUP_GRACE_MS,
-      maxClientMessageBytes: parsed.data.maxClientMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
+      maxClientMessageBytes: parsed.data.limits?.maxMessageBytes ?? parsed.data.maxClientMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
       management: { allowChanges: parsed.data.management?.allowChanges ?? true },
+      auth,
+      limits: resolveLimits(parsed.data.limits),
+      tls,
+      audit: parsed.data.audit ? { file: parsed.data.audit.file, redactKeys: parsed.data.audit.redactKeys ?? [] } : null,
     };
   } catch (error: unknown) {
     if (error instanceof ConfigError) return error;
     throw error;
   }
+}
+
+type RawAuth = NonNullable<RawConfig['auth']>;
+type RawAccess = NonNullable<RawAuth['tokens']>[number] | NonNullable<RawAuth['access']>[number];
+
+/** `!pattern` excludes; no list at all lets everything through */
+function globFilter(patterns: readonly string[] | undefined): GlobFilter {
+  const list = patterns ?? [];
+  return { include: list.filter((pattern) => !pattern.startsWith('!')), exclude: list.filter((pattern) => pattern.startsWith('!')).map((pattern) => pattern.slice(1)) };
+}
+
+function resolveAccess(raw: RawAccess, secret: (value: string, path: Path) => string, at: Path): AccessSettings {
+  const credentials: Record<string, BackendCredentials> = {};
+  for (const [backend, given] of Object.entries(raw.credentials ?? {})) {
+    const substituted = (field: 'headers' | 'env') => Object.fromEntries(Object.entries(given[field] ?? {}).map(([key, value]) => [key, secret(value, [...at, 'credentials', backend, field, key])]));
+    credentials[backend] = { headers: substituted('headers'), env: substituted('env') };
+  }
+  return {
+    backends: globFilter(raw.backends),
+    tools: globFilter(raw.tools),
+    resources: globFilter(raw.resources),
+    prompts: globFilter(raw.prompts),
+    admin: raw.admin ?? false,
+    credentials,
+  };
+}
+
+function resolveAuth(raw: RawAuth, secret: (value: string, path: Path) => string): AuthSettings {
+  const tokens = (raw.tokens ?? []).map((token, index) => ({ name: token.name, token: secret(token.token, ['auth', 'tokens', index, 'token']), access: resolveAccess(token, secret, ['auth', 'tokens', index]) }));
+  const jwt = raw.jwt;
+  const audience = jwt === undefined ? [] : typeof jwt.audience === 'string' ? [jwt.audience] : jwt.audience;
+  return {
+    tokens,
+    jwt:
+      jwt === undefined
+        ? null
+        : {
+            issuer: jwt.issuer,
+            audience,
+            jwksUrl: jwt.jwksUrl ?? null,
+            jwksFile: jwt.jwksFile ?? null,
+            scopes: jwt.scopes ?? [],
+            nameClaim: jwt.claims?.name ?? 'sub',
+            clockSkewSeconds: jwt.clockSkewSeconds ?? 30,
+            resource: jwt.resource ?? audience[0] ?? '',
+          },
+    access: (raw.access ?? []).map((rule, index) => ({
+      match: Object.fromEntries(Object.entries(rule.match ?? {}).map(([claim, values]) => [claim, typeof values === 'string' ? [values] : values])),
+      access: resolveAccess(rule, secret, ['auth', 'access', index]),
+    })),
+    allowUnauthenticated: raw.allowUnauthenticated ?? false,
+  };
+}
+
+function resolveLimits(raw: RawConfig['limits']): LimitSettings {
+  if (!raw) return DEFAULT_LIMITS;
+  const rate = raw.rateLimit;
+  const perConnection = rate ? { requestsPerSecond: rate.requestsPerSecond, burst: rate.burst ?? Math.max(1, Math.ceil(rate.requestsPerSecond * 2)) } : DEFAULT_LIMITS.rateLimit;
+  const perPrincipal = rate?.perPrincipal;
+  return {
+    maxConnections: raw.maxConnections ?? DEFAULT_LIMITS.maxConnections,
+    maxConnectionsPerToken: raw.maxConnectionsPerToken ?? DEFAULT_LIMITS.maxConnectionsPerToken,
+    maxInFlightPerClient: raw.maxInFlightPerClient ?? DEFAULT_LIMITS.maxInFlightPerClient,
+    rateLimit: perConnection,
+    principalRateLimit: perPrincipal
+      ? { requestsPerSecond: perPrincipal.requestsPerSecond, burst: perPrincipal.burst ?? Math.max(1, Math.ceil(perPrincipal.requestsPerSecond * 2)) }
+      : rate
+        ? { requestsPerSecond: perConnection.requestsPerSecond * 5, burst: perConnection.burst * 5 }
+        : DEFAULT_LIMITS.principalRateLimit,
+    maxUnsentBytes: raw.maxUnsentBytes ?? DEFAULT_LIMITS.maxUnsentBytes,
+  };
 }

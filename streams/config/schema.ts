@@ -62,6 +62,8 @@ const backendSchema = z
     /** exposed names become <prefix><name>; calls go out with the original name */
     prefix: z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, 'must be 1-32 characters of letters, digits, _ or -').optional(),
     tools: toolFilterSchema.optional(),
+    /** per-principal: each principal's calls go over a session of its own, with the credentials its access rule gives */
+    credentials: z.literal('per-principal').optional(),
     ...settingsShape,
   })
   .superRefine((backend, ctx) => {
@@ -90,6 +92,74 @@ const httpFrontSchema = z.strictObject({
 
 const wsFrontSchema = z.strictObject({ pingIntervalMs: positiveMs.optional(), pongTimeoutMs: positiveMs.optional() });
 
+/** a value that must come from the environment: exactly one ${VAR}, so a committed file cannot hold the secret */
+const ENV_ONLY = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
+const secretFromEnv = z.string().regex(ENV_ONLY, 'a secret is not written in the file: give ${ENV_VAR} and set that variable');
+/** a credential header: the secret part from the environment (`Bearer ${GITHUB_TOKEN}`) */
+const credentialValue = z.string().regex(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/, 'a credential is not written in the file: put the secret in an environment variable and write ${ENV_VAR} here');
+
+const globList = z.array(z.string().min(1));
+const credentialsSchema = z.record(
+  z.string().regex(BACKEND_NAME, 'must be a backend name'),
+  z.strictObject({ headers: z.record(z.string(), credentialValue).optional(), env: z.record(z.string(), credentialValue).optional() }),
+);
+/** what a principal may use: globs over exposed names (`!pattern` excludes); absent means everything */
+const accessShape = {
+  backends: globList.optional(),
+  tools: globList.optional(),
+  resources: globList.optional(),
+  prompts: globList.optional(),
+  admin: z.boolean().optional(),
+  credentials: credentialsSchema.optional(),
+};
+
+const tokenSchema = z.strictObject({ name: z.string().min(1).max(128), token: secretFromEnv, ...accessShape });
+
+const jwtSchema = z
+  .strictObject({
+    issuer: z.string().min(1),
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    jwksUrl: z.string().url().optional(),
+    jwksFile: z.string().min(1).optional(),
+    /** scopes every token must carry */
+    scopes: z.array(z.string().min(1)).optional(),
+    /** which claim names the principal (default sub) */
+    claims: z.strictObject({ name: z.string().min(1).optional() }).optional(),
+    clockSkewSeconds: z.number().int().nonnegative().max(600).optional(),
+    /** the resource identifier in the protected-resource metadata (default: the first audience) */
+    resource: z.string().url().optional(),
+  })
+  .superRefine((jwt, ctx) => {
+    if ((jwt.jwksUrl === undefined) === (jwt.jwksFile === undefined)) ctx.addIssue({ code: 'custom', path: ['jwksUrl'], message: 'give exactly one of jwksUrl (the issuer\'s JWKS endpoint) or jwksFile (a JWKS JSON file)' });
+  });
+
+/** an access rule for JWT principals: the first whose every claim matches applies */
+const accessRuleSchema = z.strictObject({ match: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(), ...accessShape });
+
+const authSchema = z.strictObject({
+  tokens: z.array(tokenSchema).optional(),
+  jwt: jwtSchema.optional(),
+  access: z.array(accessRuleSchema).optional(),
+  /** listen beyond loopback with no authentication at all (logged as a warning at every start) */
+  allowUnauthenticated: z.boolean().optional(),
+});
+
+const rateSchema = z.strictObject({ requestsPerSecond: z.number().positive(), burst: z.number().int().positive().optional() });
+
+const limitsSchema = z.strictObject({
+  maxConnections: positiveMs.optional(),
+  maxConnectionsPerToken: positiveMs.optional(),
+  maxMessageBytes: positiveMs.optional(),
+  maxInFlightPerClient: positiveMs.optional(),
+  rateLimit: rateSchema.extend({ perPrincipal: rateSchema.optional() }).optional(),
+  /** a client that lets more than this pile up unread is disconnected */
+  maxUnsentBytes: positiveMs.optional(),
+});
+
+const tlsSchema = z.strictObject({ cert: z.string().min(1), key: z.string().min(1), passphrase: secretFromEnv.optional() });
+
+const auditSchema = z.strictObject({ file: z.string().min(1), redactKeys: z.array(z.string().min(1)).optional() });
+
 export const configSchema = z
   .strictObject({
     listen: z.array(listenUrl).nullable().optional(),
@@ -100,6 +170,10 @@ export const configSchema = z
     startupGraceMs: z.number().int().nonnegative().optional(),
     maxClientMessageBytes: positiveMs.optional(),
     management: z.strictObject({ allowChanges: z.boolean().optional() }).nullable().optional(),
+    auth: authSchema.nullable().optional(),
+    limits: limitsSchema.nullable().optional(),
+    tls: tlsSchema.nullable().optional(),
+    audit: auditSchema.nullable().optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
@@ -157,6 +231,8 @@ export interface BackendEntry {
   enabled: boolean;
   /** shared: one connection for every client; per-client: one per client session, opened when it initializes */
   isolation: 'shared' | 'per-client';
+  /** per-principal: a session per client, with the principal's own credentials (isolation is per-client then) */
+  credentials: 'shared' | 'per-principal';
   settings: BackendSettings;
 }
 
@@ -173,6 +249,88 @@ export interface WsFrontSettings {
   pongTimeoutMs: number;
 }
 
+/** include and exclude globs over exposed names; both empty lets everything through */
+export interface GlobFilter {
+  include: string[];
+  exclude: string[];
+}
+
+/** a principal's own credentials for a per-principal backend (${ENV} substituted): never logged or shown */
+export interface BackendCredentials {
+  headers: Record<string, string>;
+  env: Record<string, string>;
+}
+
+export interface AccessSettings {
+  backends: GlobFilter;
+  tools: GlobFilter;
+  resources: GlobFilter;
+  prompts: GlobFilter;
+  admin: boolean;
+  credentials: Record<string, BackendCredentials>;
+}
+
+export interface TokenSettings {
+  name: string;
+  /** the secret itself, from the environment */
+  token: string;
+  access: AccessSettings;
+}
+
+export interface JwtSettings {
+  issuer: string;
+  audience: string[];
+  jwksUrl: string | null;
+  jwksFile: string | null;
+  scopes: string[];
+  nameClaim: string;
+  clockSkewSeconds: number;
+  /** the protected resource's identifier (RFC 9728): the first audience unless given */
+  resource: string;
+}
+
+export interface AccessRule {
+  /** claim -> the values that match (any of them; an array claim matches when it holds one) */
+  match: Record<string, string[]>;
+  access: AccessSettings;
+}
+
+export interface AuthSettings {
+  tokens: TokenSettings[];
+  jwt: JwtSettings | null;
+  access: AccessRule[];
+  allowUnauthenticated: boolean;
+}
+
+export interface RateSettings {
+  requestsPerSecond: number;
+  burst: number;
+}
+
+export interface LimitSettings {
+  /** per listener */
+  maxConnections: number;
+  /** per principal, across listeners */
+  maxConnectionsPerToken: number;
+  maxInFlightPerClient: number;
+  /** per connection */
+  rateLimit: RateSettings;
+  /** per principal, across its connections */
+  principalRateLimit: RateSettings;
+  maxUnsentBytes: number;
+}
+
+export interface TlsSettings {
+  cert: string;
+  key: string;
+  passphrase: string | null;
+}
+
+export interface AuditSettings {
+  file: string;
+  redactKeys: string[];
+}
+
 export interface RelayConfig {
   backends: BackendEntry[];
   /** network fronts from the file (the command line's --listen come on top) */
@@ -182,6 +340,11 @@ export interface RelayConfig {
   startupGraceMs: number;
   maxClientMessageBytes: number;
   management: { allowChanges: boolean };
+  /** null: no authentication (loopback listeners only, unless auth.allowUnauthenticated) */
+  auth: AuthSettings | null;
+  limits: LimitSettings;
+  tls: TlsSettings | null;
+  audit: AuditSettings | null;
 }
 
 export const DEFAULT_SETTINGS: BackendSettings = {
@@ -201,6 +364,16 @@ export const DEFAULT_HTTP_FRONT: HttpFrontSettings = { allowedOrigins: null, ses
 
 export const DEFAULT_WS_FRONT: WsFrontSettings = { pingIntervalMs: 30_000, pongTimeoutMs: 10_000 };
 
+/** what a person would pick for a shared service: an agent makes a few calls a second, a burst of a few dozen */
+export const DEFAULT_LIMITS: LimitSettings = {
+  maxConnections: 1_000,
+  maxConnectionsPerToken: 50,
+  maxInFlightPerClient: 64,
+  rateLimit: { requestsPerSecond: 100, burst: 200 },
+  principalRateLimit: { requestsPerSecond: 500, burst: 1_000 },
+  maxUnsentBytes: 64 * 1024 * 1024,
+};
+
 export const EMPTY_CONFIG: RelayConfig = {
   backends: [],
   listen: [],
@@ -209,4 +382,8 @@ export const EMPTY_CONFIG: RelayConfig = {
   startupGraceMs: DEFAULT_STARTUP_GRACE_MS,
   maxClientMessageBytes: DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
   management: { allowChanges: true },
+  auth: null,
+  limits: DEFAULT_LIMITS,
+  tls: null,
+  audit: null,
 };

@@ -50,6 +50,10 @@ export const ErrorCode = {
   BackendRemoved: -32054,
   /** the backend answered with something that is not a valid answer (a result that is not an object, say) */
   BackendProtocolError: -32055,
+  /** the client's rate limit or its limit on requests in flight: data.retryAfterMs says when to try again */
+  RateLimited: -32056,
+  /** a relay_* tool that needs a principal with admin: true */
+  Forbidden: -32057,
 } as const;
 
 export type Classified =

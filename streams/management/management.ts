@@ -21,6 +21,8 @@ export interface ManagementDeps {
   restart: (name: string) => void;
   /** the clients connected now (stdio and network), for status */
   clients?: () => ClientStatus[];
+  /** the fronts' refusals by kind, for status (admins only) */
+  security?: () => Record<string, number>;
 }
 
 export type ToolResult = Record<string, unknown>;
@@ -90,7 +92,7 @@ const current = <T>(value$: Observable<T>): Observable<T> => value$.pipe(take(1)
 function status$(deps: ManagementDeps): Observable<RelayStatus> {
   return combineLatest([deps.config$, deps.states$, deps.catalogue$]).pipe(
     take(1),
-    map(([config, states, catalogue]) => buildStatus(deps.file, config, states, catalogue, deps.clients?.())),
+    map(([config, states, catalogue]) => buildStatus(deps.file, config, states, catalogue, deps.clients?.(), deps.security?.())),
   );
 }
 

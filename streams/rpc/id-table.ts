@@ -13,19 +13,29 @@ import type { JsonRpcId } from '../core/jsonrpc.js';
 
 const MIN_CAPACITY = 16;
 const SHRINK_ABOVE = 4_096;
-const GOLDEN = 0x9e3779b1;
 
-/** FNV-1a over the UTF-16 units: ids are short */
-function hashString(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash;
+/** murmur3's finalizer: every input bit reaches every output bit, so the seed is mixed into all of them */
+function mix(hash: number): number {
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return hash ^ (hash >>> 16);
 }
 
-function hashId(id: JsonRpcId): number {
-  if (typeof id === 'string') return hashString(id);
+/** FNV-1a over the UTF-16 units (ids are short), started from the seed and mixed at the end */
+function hashString(text: string, seed: number): number {
+  let hash = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return mix(hash ^ text.length);
+}
+
+/**
+ * A client chooses the ids: without a secret seed it could pick ids that all land in one probe run and make every
+ * lookup on the table linear. With a seed per process it cannot know which ids collide.
+ */
+function hashId(id: JsonRpcId, seed: number): number {
+  if (typeof id === 'string') return hashString(id, seed);
   // -0 and 0 are one key (as === and Map have it): -0 | 0 is 0. Beyond 32 bits, and fractions, hash by their text.
-  return (id | 0) === id ? id | 0 : hashString(String(id));
+  return (id | 0) === id ? mix((id | 0) ^ seed) : hashString(String(id), seed);
 }
 
 export class IdTable<V> {
@@ -34,7 +44,8 @@ export class IdTable<V> {
   private shift: number;
   private count = 0;
 
-  constructor() {
+  /** @param seed a per-process random number where a client chooses the ids (0: tables whose ids the relay picks) */
+  constructor(private readonly seed = 0) {
     this.keys = new Array<JsonRpcId | undefined>(MIN_CAPACITY).fill(undefined);
     this.values = new Array<V | undefined>(MIN_CAPACITY).fill(undefined);
     this.shift = 32 - Math.log2(MIN_CAPACITY);
@@ -115,7 +126,7 @@ export class IdTable<V> {
   }
 
   private home(id: JsonRpcId): number {
-    return Math.imul(hashId(id), GOLDEN) >>> this.shift;
+    return hashId(id, this.seed) >>> this.shift;
   }
 
   private find(id: JsonRpcId): number {

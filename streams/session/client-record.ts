@@ -15,6 +15,8 @@ export interface ClientIdentity {
   front: Front;
   /** ip:port of a network client */
   remote?: string;
+  /** who it authenticated as (a token's name, a JWT's subject); absent for the stdio user */
+  principal?: string;
 }
 
 /** a client's call in flight on one backend, in the order calls started anywhere (a hub-wide sequence) */
@@ -82,12 +84,13 @@ export class ClientRecord {
   }
 
   status(): ClientStatus {
-    const { id, front, remote } = this.identity;
+    const { id, front, remote, principal } = this.identity;
     const isolated = this.isolatedStatus();
     return {
       id,
       front,
       ...(remote === undefined ? {} : { remote }),
+      ...(principal === undefined ? {} : { principal }),
       connected_since: new Date(this.since).toISOString(),
       initialized: this.capabilities !== null,
       ...(this.clientInfo === undefined ? {} : { client_info: this.clientInfo }),

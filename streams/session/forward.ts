@@ -29,9 +29,23 @@ export interface CallTracker {
   readonly clientId: string;
   started(backend: string, id: JsonRpcRequest['id']): void;
   ended(backend: string, id: JsonRpcRequest['id']): void;
+  /** set only when an audit log is kept: hears every forwarded call once it is over (after its answer went out) */
+  audit?: (done: CallDone) => void;
 }
 
-type Outcome = 'ok' | 'tool-error' | 'error' | 'timeout' | 'unknown' | 'unavailable' | 'cancelled';
+export type Outcome = 'ok' | 'tool-error' | 'error' | 'timeout' | 'unknown' | 'unavailable' | 'cancelled';
+
+/** a forwarded call that is over, as the audit log records it */
+export interface CallDone {
+  request: JsonRpcRequest;
+  backend: string;
+  subject: string;
+  tool?: string;
+  ms: number;
+  outcome: Outcome;
+  /** the backend's answer frame (0 when there was none) */
+  resultBytes: number;
+}
 
 export interface ForwardTarget {
   backend: string;
@@ -97,6 +111,7 @@ export const startToolCall = (request: JsonRpcRequest, backend: string, tool: st
 class ForwardedCall implements CallSink, Unsubscribable {
   private readonly started: number;
   private outcome: Outcome = 'cancelled';
+  private resultBytes = 0;
   /** where the request is in flight, and its id there (0: none in flight) */
   private session: BackendSession | null = null;
   private backendId = 0;
@@ -194,6 +209,7 @@ class ForwardedCall implements CallSink, Unsubscribable {
         : { event: 'call.done', tool, backend, ms, outcome: this.outcome, level };
     if (calls) event['client'] = calls.clientId;
     this.deps.emit(event);
+    calls?.audit?.({ request: this.request, backend, subject, ...(tool === undefined ? {} : { tool }), ms, outcome: this.outcome, resultBytes: this.resultBytes });
   }
 
   private cancelOnBackend(): void {
@@ -210,6 +226,7 @@ class ForwardedCall implements CallSink, Unsubscribable {
       // a large success result, never parsed: the backend's frame goes on with the client's id
       const { frame } = event;
       this.outcome = frame.includes('"isError":true') ? 'tool-error' : 'ok';
+      this.resultBytes = typeof frame === 'string' ? frame.length : frame.bytes.length;
       const passed = typeof frame === 'string' ? spliceResponseId(frame, event.id, request.id) : spliceUndecodedId(frame, event.id, request.id);
       if (passed === null) return { message: { ...(JSON.parse(typeof frame === 'string' ? frame : frame.text()) as JsonRpcResponse), id: request.id }, backend, tool };
       return { message: { jsonrpc: '2.0', id: request.id, result: {} }, line: passed, backend, tool };
@@ -217,6 +234,7 @@ class ForwardedCall implements CallSink, Unsubscribable {
     const response = event.response;
     if ('result' in response && !isObjectRecord(response.result)) return this.malformed(response.result);
     this.outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
+    this.resultBytes = typeof event.frame === 'string' ? event.frame.length : 0;
     const line = event.frame === undefined || typeof response.id !== 'number' ? null : spliceResponseId(event.frame, response.id, request.id);
     const message = { ...response, id: request.id };
     return line === null ? { message, backend, tool } : { message, line, backend, tool };

@@ -86,7 +86,7 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RequestD
   // mergeMap, written out: one subscriber per request, and an O(1) cancel by id, on the path every call takes
   return new Observable<Outgoing>((subscriber) => {
     // requests in flight by id (string and number ids are different keys, as JSON-RPC has them): what a cancel ends
-    const ids = new IdTable<Unsubscribable | null>();
+    const ids = new IdTable<Unsubscribable | null>(deps.idSeed);
     // the other inner subscriptions (client notifications), so the teardown ends them all
     const inner = new Set<Unsubscribable>();
     let inputDone = false;
@@ -164,6 +164,11 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RequestD
             // ids map responses and cancellations back: a second request on an id still in flight would steal both
             if (ids.has(id)) {
               subscriber.next({ message: failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`) });
+              return;
+            }
+            const refused = deps.admit?.(message.message, ids.size);
+            if (refused) {
+              subscriber.next({ message: refused });
               return;
             }
             start(message.message, message.text);

@@ -3,7 +3,8 @@ import type { Observable } from 'rxjs';
 import type { BackendStates } from '../backend/backends.js';
 import type { Catalogue } from '../catalogue/catalogue.js';
 import type { Offers } from '../catalogue/offers.js';
-import type { JsonRpcRequest, JsonRpcResponse } from '../core/jsonrpc.js';
+import type { JsonRpcRequest, JsonRpcResponse, JsonRpcFailure } from '../core/jsonrpc.js';
+import type { Principal } from '../access/access.js';
 import type { ManagementDeps } from '../management/management.js';
 import type { ClientRecord } from './client-record.js';
 import type { Clients } from './clients.js';
@@ -39,5 +40,11 @@ export interface RequestDeps extends Omit<CallDeps, 'cancelled$'> {
   /** the client's progress on a request a backend sent it */
   onClientProgress: (params: Record<string, unknown> | undefined) => void;
   serverInfo: { name: string; version: string };
+  /** who the client is: a principal without admin does not see or use the relay_* tools that change the relay */
+  principal?: Principal;
+  /** whether a request may start now (rate, requests in flight): null, or the error to answer it with */
+  admit?: (request: JsonRpcRequest, inFlight: number) => JsonRpcFailure | null;
+  /** seeds the table of the client's request ids (the client picks them) */
+  idSeed?: number;
   instructions?: string;
 }

@@ -18,6 +18,8 @@ import { redactUrl } from '../core/redact.js';
 import { MANAGEMENT_TOOL_NAMES } from '../management/management.js';
 import type { ClientRecord } from './client-record.js';
 import { replayClientSetup } from './session-replay.js';
+import { LOCAL_PRINCIPAL, type Principal } from '../access/access.js';
+import { ownEntries } from '../access/own-entries.js';
 
 /** what a view shows: the backends' states, and the catalogue and offers built from them */
 export interface ViewSnapshot {
@@ -88,10 +90,10 @@ interface Own {
 
 const replayLatest = <T>() => shareReplay<T>({ bufferSize: 1, refCount: true });
 
-export function sessionView(hub: SharedView, ready$: Observable<unknown>, record: ClientRecord, deliver: (inbound: BackendInbound) => void): SessionView {
+export function sessionView(hub: SharedView, ready$: Observable<unknown>, record: ClientRecord, deliver: (inbound: BackendInbound) => void, principal: Principal = LOCAL_PRINCIPAL): SessionView {
   let latest: Snapshot | null = null;
   let built: Own | null = null;
-  const own = (): Own => (built ??= buildOwn(hub, ready$, record, deliver, (snapshot) => (latest = snapshot)));
+  const own = (): Own => (built ??= buildOwn(hub, ready$, record, deliver, principal, (snapshot) => (latest = snapshot)));
   const shared = () => hub.currentIsolated().length === 0;
   // chosen when subscribed: the hub's stream, or the merged one
   const either = <T>(shared$: Observable<T>, pick: (snapshot: Snapshot) => T): Observable<T> => defer(() => (shared() ? shared$ : own().merged$.pipe(map(pick))));
@@ -133,13 +135,18 @@ export function sessionView(hub: SharedView, ready$: Observable<unknown>, record
 }
 
 /** The client's own sessions of the per-client backends, merged with the hub's into its view. */
-function buildOwn(hub: SharedView, ready$: Observable<unknown>, record: ClientRecord, deliver: (inbound: BackendInbound) => void, onSnapshot: (snapshot: Snapshot) => void): Own {
+function buildOwn(hub: SharedView, ready$: Observable<unknown>, record: ClientRecord, deliver: (inbound: BackendInbound) => void, principal: Principal, onSnapshot: (snapshot: Snapshot) => void): Own {
   const kicks = createSignal<string>();
+  // this principal's: the backends it may use, per-principal ones with its own credentials
+  const isolated$ = hub.isolated$.pipe(
+    map((entries) => ownEntries(entries, principal)),
+    distinctUntilChanged((a, b) => canonicalJson(a) === canonicalJson(b)),
+  );
   const own$ = hub
     .openIsolated(
       ready$.pipe(
         take(1),
-        switchMap(() => hub.isolated$),
+        switchMap(() => isolated$),
       ),
       { clientCapabilities: () => record.capabilities ?? {}, kicks$: kicks.fired$, restarts$: NEVER, inbound: deliver },
     )
@@ -148,7 +155,7 @@ function buildOwn(hub: SharedView, ready$: Observable<unknown>, record: ClientRe
     map((state) => state.config.backends.filter((entry) => entry.enabled)),
     distinctUntilChanged((a, b) => canonicalJson(a) === canonicalJson(b)),
   );
-  const combined$ = hub.isolated$.pipe(
+  const combined$ = isolated$.pipe(
     switchMap((isolated) =>
       combineLatest([order$, hub.states$, own$]).pipe(
         map(([order, shared, mine]): Snapshot => {
@@ -172,7 +179,7 @@ function buildOwn(hub: SharedView, ready$: Observable<unknown>, record: ClientRe
     take(1),
     switchMap((state) =>
       race(
-        hub.isolated$.pipe(switchMap((isolated) => own$.pipe(filter((states) => isolated.every((entry) => hasAttempted(states.get(entry.name))))))),
+        isolated$.pipe(switchMap((isolated) => own$.pipe(filter((states) => isolated.every((entry) => hasAttempted(states.get(entry.name))))))),
         timer(state.config.startupGraceMs),
       ),
     ),

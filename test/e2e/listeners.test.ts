@@ -36,11 +36,11 @@ describe('listeners', () => {
   });
 
   it('refuses a --listen that is not a listener URL, with the usage', async () => {
-    const relay = spawnRelay(['--listen', 'wss://127.0.0.1:1/mcp']);
+    const relay = spawnRelay(['--listen', 'tcp://127.0.0.1:1/mcp']);
     let stderr = '';
     relay.child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     expect((await relay.exited).code).toBe(2);
-    expect(stderr).toContain('TLS listeners are not supported yet');
+    expect(stderr).toContain('a listener is ws:// or wss:// (WebSocket), http:// or https:// (Streamable HTTP)');
     expect(stderr).toContain('Usage: mcp-relay');
   });
 

@@ -53,15 +53,17 @@ export async function startNetworkRelay(file: string, { stdio = false, env = {} 
   return { child, events, ...bound, exited, stop };
 }
 
-export async function httpClient(url: string, capabilities: Record<string, unknown> = {}, name = 'http-client'): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const transport = new StreamableHTTPClientTransport(new URL(url));
+/** the SDK's Client over Streamable HTTP; a token goes as Authorization: Bearer on every request */
+export async function httpClient(url: string, capabilities: Record<string, unknown> = {}, name = 'http-client', token?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), token === undefined ? {} : { requestInit: { headers: { authorization: `Bearer ${token}` } } });
   const client = new Client({ name, version: '1.0.0' }, { capabilities });
   await client.connect(transport);
   return { client, transport };
 }
 
-export async function wsClient(url: string, capabilities: Record<string, unknown> = {}, name = 'ws-client'): Promise<{ client: Client; transport: WebSocketClientTransport }> {
-  const transport = new WebSocketClientTransport(url);
+/** the SDK's Client over WebSocket; a token goes as a browser sends it, the subprotocol bearer.<token> beside mcp */
+export async function wsClient(url: string, capabilities: Record<string, unknown> = {}, name = 'ws-client', token?: string): Promise<{ client: Client; transport: WebSocketClientTransport }> {
+  const transport = new WebSocketClientTransport(url, token === undefined ? ['mcp'] : ['mcp', `bearer.${token}`]);
   const client = new Client({ name, version: '1.0.0' }, { capabilities });
   await client.connect(transport);
   return { client, transport };

@@ -45,6 +45,7 @@ function entryFor(url: string, settings: Partial<BackendEntry['settings']> = {})
     headers: { 'x-api-key': 'k1' },
     enabled: true,
     isolation: 'shared',
+    credentials: 'shared',
     settings: { ...DEFAULT_SETTINGS, ...settings },
   };
 }

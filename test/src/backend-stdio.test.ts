@@ -29,6 +29,7 @@ function stdioEntry(command: Partial<StdioCommand> = {}, maxMessageBytes = DEFAU
     headers: {},
     enabled: true,
     isolation: 'shared',
+    credentials: 'shared',
     settings: { ...DEFAULT_SETTINGS, maxMessageBytes },
   };
 }

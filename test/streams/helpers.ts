@@ -26,6 +26,7 @@ export function entry(name: string, overrides: Partial<Omit<BackendEntry, 'setti
     headers: {},
     enabled: true,
     isolation: 'shared',
+    credentials: 'shared',
     ...rest,
     settings: { ...DEFAULT_SETTINGS, ...settings },
   };

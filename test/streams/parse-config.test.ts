@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../streams/core/errors.js';
 import { parseConfig } from '../../streams/config/parse-config.js';
-import type { RelayConfig } from '../../streams/config/schema.js';
+import { DEFAULT_LIMITS, type RelayConfig } from '../../streams/config/schema.js';
 
 const FILE = '/etc/relay/backends.yaml';
 
@@ -36,6 +36,7 @@ describe('parseConfig', () => {
             headers: {},
             enabled: true,
             isolation: 'shared',
+            credentials: 'shared',
             settings: {
               timeoutMs: 900_000,
               connectWaitMs: 10_000,
@@ -51,6 +52,10 @@ describe('parseConfig', () => {
         startupGraceMs: 5_000,
         maxClientMessageBytes: 9_000_000,
         management: { allowChanges: true },
+        auth: null,
+        limits: DEFAULT_LIMITS,
+        tls: null,
+        audit: null,
       });
     });
 
@@ -74,22 +79,22 @@ describe('parseConfig', () => {
       ['backends: (null)', 'backends:\n'],
       ['an empty list', 'backends: []\n'],
     ])('reads %s as no backends with the relay defaults', (_what, text) => {
-      expect(parsed(text)).toEqual({ backends: [], listen: [], http: { allowedOrigins: null, sessionIdleMs: 1_800_000, resumeBufferEvents: 1_000 }, websocket: { pingIntervalMs: 30_000, pongTimeoutMs: 10_000 }, startupGraceMs: 5_000, maxClientMessageBytes: 9_000_000, management: { allowChanges: true } });
+      expect(parsed(text)).toEqual({ backends: [], listen: [], http: { allowedOrigins: null, sessionIdleMs: 1_800_000, resumeBufferEvents: 1_000 }, websocket: { pingIntervalMs: 30_000, pongTimeoutMs: 10_000 }, startupGraceMs: 5_000, maxClientMessageBytes: 9_000_000, management: { allowChanges: true }, auth: null, limits: DEFAULT_LIMITS, tls: null, audit: null });
     });
 
     it('reads listeners and the HTTP front settings', () => {
       const config = parsed(yaml('listen:', '  - ws://127.0.0.1:8765/mcp', '  - http://[::1]:0/relay', 'http:', '  allowedOrigins: [https://app.example]', '  sessionIdleMs: 60000'));
       expect(config.listen).toEqual([
-        { kind: 'ws', host: '127.0.0.1', port: 8765, path: '/mcp', url: 'ws://127.0.0.1:8765/mcp' },
-        { kind: 'http', host: '::1', port: 0, path: '/relay', url: 'http://[::1]:0/relay' },
+        { kind: 'ws', tls: false, host: '127.0.0.1', port: 8765, path: '/mcp', url: 'ws://127.0.0.1:8765/mcp' },
+        { kind: 'http', tls: false, host: '::1', port: 0, path: '/relay', url: 'http://[::1]:0/relay' },
       ]);
       expect(config.http).toEqual({ allowedOrigins: ['https://app.example'], sessionIdleMs: 60_000, resumeBufferEvents: 1_000 });
     });
 
     it.each([
       ['no port', 'ws://127.0.0.1/mcp', /give the port explicitly/],
-      ['TLS', 'wss://127.0.0.1:1/mcp', /TLS listeners are not supported yet/],
-      ['another scheme', 'tcp://127.0.0.1:1', /ws:\/\/ \(WebSocket\) or http:\/\/ \(Streamable HTTP\)/],
+      ['TLS but no tls: block', 'wss://127.0.0.1:1/mcp', /needs a certificate: add tls:/],
+      ['another scheme', 'tcp://127.0.0.1:1', /ws:\/\/ or wss:\/\/ \(WebSocket\), http:\/\/ or https:\/\/ \(Streamable HTTP\)/],
       ['not a URL', 'localhost', /is not a URL/],
     ])('refuses a listener with %s, naming the line', (_what, url, reason) => {
       const error = parseConfig(yaml('backends: []', 'listen:', `  - ${url}`), 'backends.yaml', {});

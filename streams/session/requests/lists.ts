@@ -3,6 +3,10 @@ import { map, mergeMap, take, type Observable } from 'rxjs';
 import { ErrorCode, failure, success, type JsonRpcRequest } from '../../core/jsonrpc.js';
 import { pageOf } from '../../catalogue/paging.js';
 import { MANAGEMENT_TOOLS } from '../../management/management.js';
+import { ADMIN_TOOL_NAMES } from '../../management/restrict.js';
+
+/** what a principal without admin sees of the relay's own tools: none of those that change the relay */
+const NON_ADMIN_TOOLS = MANAGEMENT_TOOLS.filter((tool) => !ADMIN_TOOL_NAMES.has(tool.name));
 import type { Outgoing } from '../client-output.js';
 import type { ListedKind, RequestDeps } from '../request-deps.js';
 
@@ -15,7 +19,7 @@ export function listReply(request: JsonRpcRequest, deps: RequestDeps): Observabl
       const [field, items, kind, key] = ((): [string, readonly unknown[], ListedKind, string] => {
         switch (request.method) {
           case 'tools/list':
-            return ['tools', [...MANAGEMENT_TOOLS, ...catalogue.tools], 'tools', catalogue.key];
+            return ['tools', [...(deps.principal?.access.admin === false ? NON_ADMIN_TOOLS : MANAGEMENT_TOOLS), ...catalogue.tools], 'tools', catalogue.key];
           case 'prompts/list':
             return ['prompts', offers.prompts, 'prompts', offers.promptsKey];
           case 'resources/templates/list':

@@ -5,6 +5,11 @@ import { callManagementTool, MANAGEMENT_TOOL_NAMES } from '../../management/mana
 import type { Outgoing } from '../client-output.js';
 import { forwardToolCall, type CallDeps } from '../forward.js';
 import type { RequestDeps } from '../request-deps.js';
+import { redactUrl } from '../../core/redact.js';
+import { ADMIN_TOOL_NAMES } from '../../management/restrict.js';
+
+/** a management tool's arguments as the log and the audit show them: a URL's credentials hidden */
+const shown = (args: Record<string, unknown>): Record<string, unknown> => (typeof args['url'] === 'string' ? { ...args, url: redactUrl(args['url']) } : args);
 
 const reply = (message: Outgoing['message']): Observable<Outgoing> => of({ message });
 
@@ -34,7 +39,17 @@ export function toolCallReply(request: JsonRpcRequest, cancelled$: CallDeps['can
     return toolCallReply({ ...request, params: { ...(params['_meta'] === undefined ? {} : { _meta: params['_meta'] }), name: target, arguments: inner } }, cancelled$, deps);
   }
   if (MANAGEMENT_TOOL_NAMES.has(tool)) {
-    return callManagementTool(tool, args, deps.management).pipe(map((result) => ({ message: success(request.id, result), tool })));
+    if (ADMIN_TOOL_NAMES.has(tool) && deps.principal?.access.admin === false) {
+      deps.emit({ event: 'management.call', client: deps.client.id, front: deps.client.identity.front, principal: deps.principal.name, tool, arguments: shown(args), outcome: 'refused', reason: 'not an admin', level: 'warn' });
+      return reply(failure(request.id, ErrorCode.Forbidden, `${tool} changes the relay and needs a principal with admin: true; principal '${deps.principal.name}' is not one. Ask the relay's operator, or use relay_get_status to look.`, { tool }));
+    }
+    return callManagementTool(tool, args, deps.management).pipe(
+      map((result) => {
+        // every use of the relay's own tools is on record (the audit log takes these events)
+        deps.emit({ event: 'management.call', client: deps.client.id, front: deps.client.identity.front, principal: deps.principal?.name ?? 'local', tool, arguments: shown(args), outcome: result['isError'] === true ? 'error' : 'ok', level: 'info' });
+        return { message: success(request.id, result), tool };
+      }),
+    );
   }
   // the in-flight table applies cancellation itself (cancelled$ undefined): its own deps serve as the call's, with no copy per call
   const callDeps: CallDeps = cancelled$ === undefined ? deps : { ...deps, cancelled$ };

@@ -1,0 +1,107 @@
+/**
+ * Who a network request is: a static token's principal, a verified JWT's, or anonymous on a relay with no auth. Every
+ * refusal carries an HTTP status and a reason a person can act on, and never the token. Static tokens are compared in
+ * constant time: each configured token's digest against the presented one's, all of them, whatever matches.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { ANONYMOUS_PRINCIPAL, compileAccess, type Principal } from '../../streams/access/access.js';
+import type { AccessRule, AuthSettings, TokenSettings } from '../../streams/config/schema.js';
+import { createJwtVerifier, type JwtVerifier } from './jwt-verifier.js';
+
+export type AuthResult =
+  | { ok: true; principal: Principal; /** the token entry it came from, to notice its revocation on a reload */ source: TokenSettings | null }
+  | { ok: false; status: 401 | 403 | 503; reason: string; error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope' };
+
+/** where a token was found: the header, or (a browser's WebSocket) the subprotocol list */
+export interface Presented {
+  token: string | null;
+  /** a token in the URL's query: refused whatever it is, because URLs end up in logs and browser history */
+  inQuery: boolean;
+}
+
+const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
+export const BEARER_PROTOCOL = 'bearer.';
+
+export function presentedToken(request: IncomingMessage): Presented {
+  const query = new URL(request.url ?? '/', 'http://relay').searchParams;
+  const inQuery = query.has('access_token') || query.has('token');
+  const header = request.headers.authorization;
+  if (header !== undefined) return { token: BEARER.exec(header)?.[1] ?? '', inQuery };
+  const protocols = request.headers['sec-websocket-protocol'];
+  if (typeof protocols === 'string') {
+    const entry = protocols.split(',').map((protocol) => protocol.trim()).find((protocol) => protocol.startsWith(BEARER_PROTOCOL));
+    if (entry !== undefined) return { token: entry.slice(BEARER_PROTOCOL.length), inQuery };
+  }
+  return { token: null, inQuery };
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** the first rule whose every claim matches (an array claim matches when it holds one of the values) */
+function ruleFor(rules: readonly AccessRule[], claims: Record<string, unknown>): AccessRule | undefined {
+  return rules.find((rule) =>
+    Object.entries(rule.match).every(([claim, values]) => {
+      const value = claims[claim];
+      const held = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(' ') : value === undefined ? [] : [String(value)];
+      return values.some((wanted) => held.includes(wanted));
+    }),
+  );
+}
+
+export class Authenticator {
+  private readonly digests: Array<{ digest: Buffer; entry: TokenSettings; principal: Principal }>;
+  readonly jwt: JwtVerifier | null;
+
+  /**
+   * @param closed admits no one: before backends.yaml has loaded once, the relay cannot know whether it wants tokens,
+   * and a file that meant to require them must not be open to anyone because it did not parse
+   */
+  constructor(
+    readonly settings: AuthSettings | null,
+    readonly closed = false,
+  ) {
+    this.digests = (settings?.tokens ?? []).map((entry) => ({ digest: digest(entry.token), entry, principal: { name: entry.name, kind: 'token', access: compileAccess(entry.access) } }));
+    this.jwt = settings?.jwt ? createJwtVerifier(settings.jwt) : null;
+  }
+
+  /** tokens or a JWT issuer are configured: every network request must bring a token */
+  get required(): boolean {
+    return this.closed || this.digests.length > 0 || this.jwt !== null;
+  }
+
+  /** the static token entry a presented token is, in constant time over all of them */
+  private staticMatch(token: string): (typeof this.digests)[number] | null {
+    const presented = digest(token);
+    let found: (typeof this.digests)[number] | null = null;
+    for (const candidate of this.digests) if (timingSafeEqual(candidate.digest, presented) && found === null) found = candidate;
+    return found;
+  }
+
+  async authenticate(presented: Presented): Promise<AuthResult> {
+    if (this.closed) return { ok: false, status: 503, reason: "the relay's backends.yaml has not loaded (see the relay's log): no network client is admitted until it does" };
+    if (presented.inQuery) return { ok: false, status: 401, error: 'invalid_request', reason: 'a token in the URL is refused (URLs end up in logs): send it as Authorization: Bearer <token>, or from a browser WebSocket as the subprotocol bearer.<token> beside mcp' };
+    if (!this.required) return { ok: true, principal: ANONYMOUS_PRINCIPAL, source: null };
+    if (presented.token === null) return { ok: false, status: 401, reason: 'this relay needs a token: send Authorization: Bearer <token>' };
+    if (presented.token === '') return { ok: false, status: 401, error: 'invalid_request', reason: 'the Authorization header is not "Bearer <token>"' };
+    const match = this.staticMatch(presented.token);
+    if (match) return { ok: true, principal: match.principal, source: match.entry };
+    if (this.jwt === null || presented.token.split('.').length !== 3) return { ok: false, status: 401, error: 'invalid_token', reason: 'the token is not one this relay accepts (check which token you were given, and that it was not revoked)' };
+    const verified = await this.jwt.verify(presented.token);
+    if (!verified.ok) return { ok: false, status: verified.status, error: verified.error, reason: verified.reason };
+    const rule = ruleFor(this.settings?.access ?? [], verified.claims);
+    if (!rule) return { ok: false, status: 403, error: 'insufficient_scope', reason: `no access rule in auth.access matches the token of '${verified.name}': ask the relay's operator for access` };
+    return { ok: true, principal: { name: verified.name, kind: 'jwt', access: compileAccess(rule.access) }, source: null };
+  }
+
+  /**
+   * whether a static-token principal may go on after a reload: its entry is still there, the same secret, name and
+   * access (a changed access takes effect when it reconnects)
+   */
+  stillValid(source: TokenSettings | null, principal: Principal): boolean {
+    if (principal.kind === 'anonymous') return !this.required;
+    if (source === null) return true;
+    const same = JSON.stringify(source);
+    return this.digests.some((candidate) => candidate.entry === source || JSON.stringify(candidate.entry) === same);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The door of every network front: who the request is (its token), and whether one more connection of it fits
+ * (limits.maxConnections per listener, maxConnectionsPerToken per principal). A refusal is an HTTP status with a
+ * reason a person can act on, a WWW-Authenticate header where it is about the token, an `auth.rejected` or
+ * `front.limited` event with the remote address (never the token), and an audit line.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Principal } from '../../streams/access/access.js';
+import type { ListenSpec } from '../../streams/config/listen.js';
+import type { TokenSettings } from '../../streams/config/schema.js';
+import { presentedToken } from '../auth/authenticator.js';
+import { metadataUrl, wwwAuthenticate } from '../auth/resource-metadata.js';
+import { remoteOf, type FrontContext } from './front.js';
+import type { Seat } from './principals.js';
+
+export interface Refused {
+  ok: false;
+  status: number;
+  reason: string;
+  headers: Record<string, string>;
+}
+
+export interface Authenticated {
+  ok: true;
+  principal: Principal;
+  source: TokenSettings | null;
+}
+
+export interface Seated {
+  ok: true;
+  seat: Seat;
+}
+
+type Front = 'ws' | 'http';
+
+export async function authenticateRequest(request: IncomingMessage, front: Front, spec: ListenSpec, context: FrontContext): Promise<Authenticated | Refused> {
+  const authenticator = context.security.authenticator();
+  const result = await authenticator.authenticate(presentedToken(request));
+  if (result.ok) return { ok: true, principal: result.principal, source: result.source };
+  const remote = remoteOf(request.socket);
+  context.emit({ event: 'auth.rejected', front, remote, status: result.status, reason: result.reason, level: 'warn' });
+  const jwt = authenticator.settings?.jwt ?? null;
+  const metadata = jwt ? metadataUrl(jwt, { secure: spec.tls, host: request.headers.host, endpointPath: spec.path }) : undefined;
+  const challenge = wwwAuthenticate({
+    ...(metadata === undefined ? {} : { metadataUrl: metadata }),
+    ...(jwt && jwt.scopes.length > 0 ? { scopes: jwt.scopes } : {}),
+    ...(result.error === undefined ? {} : { error: result.error }),
+    description: result.reason,
+  });
+  return { ok: false, status: result.status, reason: result.reason, headers: { 'www-authenticate': challenge } };
+}
+
+/** one more connection of the principal on a listener that has `open` now: a seat, or why not */
+export function takeSeat(principal: Principal, open: number, front: Front, remote: string, context: FrontContext): Seated | Refused {
+  const { limits } = context.settings();
+  if (open >= limits.maxConnections) {
+    context.emit({ event: 'front.limited', front, remote, principal: principal.name, limit: 'maxConnections', open, level: 'warn' });
+    return { ok: false, status: 503, reason: `this listener is at its limit of ${limits.maxConnections} connections (limits.maxConnections); retry later`, headers: { 'retry-after': '5' } };
+  }
+  const seat = context.security.principals.take(principal, limits);
+  if (!seat) {
+    context.emit({ event: 'front.limited', front, remote, principal: principal.name, limit: 'maxConnectionsPerToken', open: context.security.principals.connections(principal), level: 'warn' });
+    return { ok: false, status: 429, reason: `principal '${principal.name}' already has ${limits.maxConnectionsPerToken} connections (limits.maxConnectionsPerToken): close one first`, headers: { 'retry-after': '5' } };
+  }
+  return { ok: true, seat };
+}
