@@ -38,6 +38,9 @@ export function presentedToken(request: IncomingMessage): Presented {
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
+/** verified JWTs, so an HTTP client's every POST does not cost a signature check; bounded, and never past exp */
+const VERIFIED_CACHE_SIZE = 1_000;
+
 /** the first rule whose every claim matches (an array claim matches when it holds one of the values) */
 function ruleFor(rules: readonly AccessRule[], claims: Record<string, unknown>): AccessRule | undefined {
   return rules.find((rule) =>
@@ -52,6 +55,7 @@ function ruleFor(rules: readonly AccessRule[], claims: Record<string, unknown>):
 export class Authenticator {
   private readonly digests: Array<{ digest: Buffer; entry: TokenSettings; principal: Principal }>;
   readonly jwt: JwtVerifier | null;
+  private readonly verified = new Map<string, { result: AuthResult; until: number }>();
 
   /**
    * @param closed admits no one: before backends.yaml has loaded once, the relay cannot know whether it wants tokens,
@@ -87,11 +91,18 @@ export class Authenticator {
     const match = this.staticMatch(presented.token);
     if (match) return { ok: true, principal: match.principal, source: match.entry };
     if (this.jwt === null || presented.token.split('.').length !== 3) return { ok: false, status: 401, error: 'invalid_token', reason: 'the token is not one this relay accepts (check which token you were given, and that it was not revoked)' };
+    const cached = this.verified.get(presented.token);
+    if (cached && cached.until > Date.now()) return cached.result;
     const verified = await this.jwt.verify(presented.token);
     if (!verified.ok) return { ok: false, status: verified.status, error: verified.error, reason: verified.reason };
     const rule = ruleFor(this.settings?.access ?? [], verified.claims);
     if (!rule) return { ok: false, status: 403, error: 'insufficient_scope', reason: `no access rule in auth.access matches the token of '${verified.name}': ask the relay's operator for access` };
-    return { ok: true, principal: { name: verified.name, kind: 'jwt', access: compileAccess(rule.access) }, source: null };
+    const result: AuthResult = { ok: true, principal: { name: verified.name, kind: 'jwt', access: compileAccess(rule.access) }, source: null };
+    if (typeof verified.claims.exp === 'number') {
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(presented.token, { result, until: Math.min(verified.claims.exp * 1_000, Date.now() + 60_000) });
+    }
+    return result;
   }
 
   /**

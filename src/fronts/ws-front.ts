@@ -29,7 +29,7 @@ const POLICY_VIOLATION = 1008;
 /** a client closed for not reading gets this long to take the close frame before its socket is cut */
 const SLOW_CLOSE_GRACE_MS = 2_000;
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 /** Refuses an upgrade with an HTTP status and a reason a person can act on; nothing unchecked becomes a WebSocket. */
 function refuse(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
@@ -103,7 +103,7 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
     }
     void admit(request, socket, head).catch((error: unknown) => {
       context.emit({ event: 'front.error', front: 'ws', error: error instanceof Error ? error.message : String(error), level: 'error' });
-      refuse(socket, 500 as 400, 'mcp-relay failed on this upgrade');
+      refuse(socket, 500, 'mcp-relay failed on this upgrade');
     });
   });
 

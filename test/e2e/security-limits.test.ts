@@ -3,6 +3,7 @@
 // frames, floods of connections (per listener, per principal), a browser page from elsewhere, and a client that
 // never reads what it is sent. Each refusal is asserted refused, counted and logged, and the backend is asserted to
 // have received only what was admitted.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -216,11 +217,44 @@ describe('connection floods', () => {
 });
 
 describe('a client that never reads', () => {
+  it('has its HTTP SSE stream cut once its unsent bytes pass the bound', async () => {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKENS.ALICE_TOKEN}` };
+    const init = await fetch(relay.http, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }) });
+    const session = init.headers.get('mcp-session-id') as string;
+    await init.text();
+    await (await fetch(relay.http, { method: 'POST', headers: { ...headers, 'mcp-session-id': session }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+    // the session's GET stream, opened and then never read
+    const stream = await new Promise<IncomingMessage>((resolve, reject) => {
+      const get = httpRequest(relay.http, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${TOKENS.ALICE_TOKEN}`, 'mcp-session-id': session } }, resolve);
+      get.on('error', reject);
+      get.end();
+    });
+    expect(stream.statusCode).toBe(200);
+    stream.socket.pause();
+    const ended = new Promise<void>((done) => stream.socket.once('close', () => done()));
+    // what the backend logs goes to every client's GET stream: 1 MB lines, far more than the bound and the kernel's buffers
+    for (let i = 0; i < 12; i++) await backend.log('info', 'y'.repeat(1_000_000));
+    const slow = await eventually(() => {
+      const found = relay.events.find((event) => event.event === 'client.slow' && event['front'] === 'http');
+      if (!found) throw new Error('no client.slow yet');
+      return found;
+    }, 20_000);
+    expect(slow).toMatchObject({ principal: 'alice', session, limit: 300_000 });
+    stream.socket.resume();
+    stream.resume();
+    await ended;
+  });
+
   it('is disconnected once its unsent bytes pass limits.maxUnsentBytes, and the relay goes on', async () => {
     const reader = await peer(TOKENS.BOB_TOKEN);
     // it stops reading: the kernel's buffers fill, then the relay's
     (reader.socket as unknown as { _socket: { pause(): void } })._socket.pause();
-    for (let id = 1; id <= 9; id++) reader.send({ id, method: 'tools/call', params: { name: 'big', arguments: { bytes: BIG_RESULT_BYTES } } });
+    // one at a time (maxInFlightPerClient is 2, and the answers are written whether or not it reads)
+    for (let id = 1; id <= 9; id++) {
+      reader.send({ id, method: 'tools/call', params: { name: 'big', arguments: { bytes: BIG_RESULT_BYTES } } });
+      await new Promise((done) => setTimeout(done, 150));
+      if (relay.events.some((event) => event.event === 'client.slow' && event['front'] === 'ws')) break;
+    }
     const slow = await eventually(() => {
       const found = relay.events.find((event) => event.event === 'client.slow' && event['front'] === 'ws');
       if (!found) throw new Error('no client.slow yet');
@@ -235,7 +269,7 @@ describe('a client that never reads', () => {
     const { client } = await httpClient(relay.http, {}, 'root', TOKENS.ROOT_TOKEN);
     clients.push(client);
     const status = JSON.parse(textOf(await client.callTool({ name: 'relay_get_status', arguments: {} }))) as { security: Record<string, number> };
-    expect(status.security).toMatchObject({ slow_readers_disconnected: 1, connections_refused_maxConnections: 1, connections_refused_maxConnectionsPerToken: 1 });
+    expect(status.security).toMatchObject({ slow_readers_disconnected: 2, connections_refused_maxConnections: 1, connections_refused_maxConnectionsPerToken: 1 });
     expect(status.security['requests_refused_rate']).toBeGreaterThanOrEqual(1);
     expect(status.security['oversized_frames']).toBeGreaterThanOrEqual(1);
   });
