@@ -142,6 +142,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       ended: (backend, id) => record.callEnded(backend, id),
       ...(deps.audit ? { audit: deps.audit } : {}),
     };
+    const limited = deps.admission ? admitWith(deps.admission, deps, principal) : null;
     const requestDeps: RequestDeps = {
       states$: view.states$,
       catalogue$: view.catalogue$,
@@ -154,7 +155,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       management: restrictManagement(hub.management, access, view),
       principal,
       ...(deps.idSeed === undefined ? {} : { idSeed: deps.idSeed }),
-      ...(deps.admission ? { admit: admitWith(deps.admission, deps, principal) } : {}),
+      ...(limited ? { admit: limited.admit } : {}),
       client: record,
       clients: hub.clients,
       calls,
@@ -191,6 +192,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       ended = true;
       // the calls in flight are cancelled on their backends by this; then what waits on this client is answered
       running.unsubscribe();
+      limited?.flush();
       record.deliver = () => undefined;
       const abandoned = serverRequests.abandonAll('disconnected');
       hub.clientLeft(record);
@@ -203,20 +205,25 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
 const LIMITED_LOG_MS = 1_000;
 
 /** a refused request is answered with the limit and when to retry, and never reaches a backend */
-function admitWith(admission: Admission, deps: SessionDeps, principal: Principal): RequestDeps['admit'] {
-  let unlogged = 0;
+function admitWith(admission: Admission, deps: SessionDeps, principal: Principal): { admit: NonNullable<RequestDeps['admit']>; flush: () => void } {
+  // per limit: how many were refused since the last line, and the latest wait
+  const unlogged = new Map<string, { refused: number; retryAfterMs: number }>();
   let loggedAt = -Infinity;
-  return (request, inFlight) => {
-    const refusal = admission.admit(inFlight);
-    if (!refusal) return null;
-    unlogged++;
-    const now = deps.now();
-    if (now - loggedAt >= LIMITED_LOG_MS) {
-      deps.emit({ event: 'client.limited', client: deps.identity.id, front: deps.identity.front, principal: principal.name, limit: refusal.limit, retryAfterMs: refusal.retryAfterMs, refused: unlogged, level: 'warn' });
-      unlogged = 0;
-      loggedAt = now;
-    }
-    return failure(request.id, ErrorCode.RateLimited, refusal.message, { limit: refusal.limit, retryAfterMs: refusal.retryAfterMs });
+  const flush = () => {
+    for (const [limit, { refused, retryAfterMs }] of unlogged) deps.emit({ event: 'client.limited', client: deps.identity.id, front: deps.identity.front, principal: principal.name, limit, retryAfterMs, refused, level: 'warn' });
+    unlogged.clear();
+    loggedAt = deps.now();
+  };
+  return {
+    admit: (request, inFlight) => {
+      const refusal = admission.admit(inFlight);
+      if (!refusal) return null;
+      unlogged.set(refusal.limit, { refused: (unlogged.get(refusal.limit)?.refused ?? 0) + 1, retryAfterMs: refusal.retryAfterMs });
+      if (deps.now() - loggedAt >= LIMITED_LOG_MS) flush();
+      return failure(request.id, ErrorCode.RateLimited, refusal.message, { limit: refusal.limit, retryAfterMs: refusal.retryAfterMs });
+    },
+    // the refusals not logged yet are counted when the session ends
+    flush,
   };
 }
 
