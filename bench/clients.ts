@@ -103,8 +103,9 @@ export class DirectClient implements BenchClient {
     socket.on('message', (data) => this.pending.settle(JSON.parse(data.toString()) as Json));
   }
 
-  static async connect(url: string): Promise<DirectClient> {
-    const socket = new WebSocket(url, ['mcp'], { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  /** a token goes as the relay's network fronts take it from a non-browser client: Authorization: Bearer */
+  static async connect(url: string, token?: string): Promise<DirectClient> {
+    const socket = new WebSocket(url, ['mcp'], { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }) });
     await new Promise((done, fail) => socket.once('open', done).once('error', fail));
     const client = new DirectClient(socket);
     await client.call('initialize', INITIALIZE);

@@ -17,8 +17,13 @@ import { median, percentile } from './stats.js';
 type Json = Record<string, unknown>;
 
 const INITIALIZE = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } };
-/** the relay's three fronts, then two HTTP servers with no relay and no backend: the ceiling of HTTP itself */
-const FRONTS = ['stdio', 'ws', 'http', 'http-floor-bare', 'http-floor-sdk'] as const;
+/**
+ * the relay's three fronts; a WebSocket client whose token limits it to some tools (every call goes through its
+ * principal's filtered catalogue); then two HTTP servers with no relay and no backend: the ceiling of HTTP itself
+ */
+const FRONTS = ['stdio', 'ws', 'ws-scoped', 'http', 'http-floor-bare', 'http-floor-sdk'] as const;
+/** the network clients authenticate, as they must on a shared relay: one token with full access, one scoped */
+const TOKENS = { BENCH_TOKEN: 'bench-token-0123456789abcdef', BENCH_SCOPED_TOKEN: 'bench-scoped-token-fedcba9876543210' };
 type FrontName = (typeof FRONTS)[number];
 const HTTP_FLOOR_MAIN = resolve(import.meta.dirname, 'http-floor.js');
 
@@ -35,7 +40,10 @@ class HttpFrontClient implements BenchClient {
   private session = '';
   private readonly agent = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly token?: string,
+  ) {}
 
   async start(): Promise<void> {
     const response = await request(this.url, { method: 'POST', dispatcher: this.agent, headers: this.headers(), body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: INITIALIZE }) });
@@ -57,7 +65,13 @@ class HttpFrontClient implements BenchClient {
   }
 
   private headers(): Record<string, string> {
-    return { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25', ...(this.session ? { 'mcp-session-id': this.session } : {}) };
+    return {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+      ...(this.session ? { 'mcp-session-id': this.session } : {}),
+      ...(this.token === undefined ? {} : { authorization: `Bearer ${this.token}` }),
+    };
   }
 }
 
@@ -90,24 +104,38 @@ export async function fronts(options: { rounds: number; calls: number; throughpu
   // measure the limits, not the relay: the bench lifts them
   writeFileSync(
     file,
-    `startupGraceMs: 10000\nlimits:\n  maxConnections: 100000\n  maxInFlightPerClient: 100000\n  rateLimit: { requestsPerSecond: 10000000, perPrincipal: { requestsPerSecond: 10000000 } }\nbackends:\n  - name: b0\n    url: ${pool.urls[0]}\n`,
+    `startupGraceMs: 10000
+auth:
+  tokens:
+    - { name: bench, token: "\${BENCH_TOKEN}", admin: true }
+    - { name: scoped, token: "\${BENCH_SCOPED_TOKEN}", tools: ["t0_*", "!t0_none"], resources: ["none://*"], prompts: [] }
+limits:
+  maxConnections: 100000
+  maxConnectionsPerToken: 100000
+  maxInFlightPerClient: 100000
+  rateLimit: { requestsPerSecond: 10000000, perPrincipal: { requestsPerSecond: 10000000 } }
+backends:
+  - name: b0
+    url: ${pool.urls[0]}
+`,
   );
-  const relay = new RelayClient(file, {}, [RELAY_MAIN, '--config', file, '--listen', 'ws://127.0.0.1:0/mcp', '--listen', 'http://127.0.0.1:0/mcp']);
+  const relay = new RelayClient(file, TOKENS, [RELAY_MAIN, '--config', file, '--listen', 'ws://127.0.0.1:0/mcp', '--listen', 'http://127.0.0.1:0/mcp']);
   await relay.start();
   await relay.call('tools/list', {});
   for (let i = 0; i < 200 && relay.listening.size < 2; i++) await new Promise((done) => setTimeout(done, 10));
   const wsUrl = relay.listening.get('ws');
   const httpUrl = relay.listening.get('http');
   if (!wsUrl || !httpUrl) throw new Error('the relay did not report its listeners');
-  const ws = await DirectClient.connect(wsUrl);
-  const http = new HttpFrontClient(httpUrl);
+  const ws = await DirectClient.connect(wsUrl, TOKENS.BENCH_TOKEN);
+  const wsScoped = await DirectClient.connect(wsUrl, TOKENS.BENCH_SCOPED_TOKEN);
+  const http = new HttpFrontClient(httpUrl, TOKENS.BENCH_TOKEN);
   await http.start();
   const floors = { bare: await httpFloor('bare'), sdk: await httpFloor('sdk') };
   const floorBare = new HttpFrontClient(floors.bare.url);
   await floorBare.start();
   const floorSdk = new HttpFrontClient(floors.sdk.url);
   await floorSdk.start();
-  const clients: Record<FrontName, BenchClient> = { stdio: relay, ws, http, 'http-floor-bare': floorBare, 'http-floor-sdk': floorSdk };
+  const clients: Record<FrontName, BenchClient> = { stdio: relay, ws, 'ws-scoped': wsScoped, http, 'http-floor-bare': floorBare, 'http-floor-sdk': floorSdk };
   const none = () => Object.fromEntries(FRONTS.map((front) => [front, []])) as unknown as Record<FrontName, number[]>;
   const rotated = (turn: number) => [...FRONTS.slice(turn % FRONTS.length), ...FRONTS.slice(0, turn % FRONTS.length)];
 
@@ -143,7 +171,7 @@ export async function fronts(options: { rounds: number; calls: number; throughpu
     const callsPerSecond = median(rates[front]);
     return { front, p50, p99, callsPerSecond, p50Ratio: p50 / base.p50, p99Ratio: p99 / base.p99, throughputRatio: callsPerSecond / base.rate };
   });
-  await Promise.all([ws.close(), http.close(), floorBare.close(), floorSdk.close()]);
+  await Promise.all([ws.close(), wsScoped.close(), http.close(), floorBare.close(), floorSdk.close()]);
   floors.bare.stop();
   floors.sdk.stop();
 
@@ -168,7 +196,7 @@ async function idleClients(url: string, relay: RelayClient, count: number): Prom
   for (let i = 0; i < count; i += 50) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(50, count - i) }, async () => {
-        const socket = new WebSocket(url, ['mcp'], { perMessageDeflate: false });
+        const socket = new WebSocket(url, ['mcp'], { perMessageDeflate: false, headers: { authorization: `Bearer ${TOKENS.BENCH_TOKEN}` } });
         await new Promise((done, fail) => socket.once('open', done).once('error', fail));
         const answered = new Promise((done) => socket.once('message', done));
         socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: INITIALIZE }));
@@ -188,7 +216,7 @@ async function idleClients(url: string, relay: RelayClient, count: number): Prom
 
 /** many clients, each keeping `inFlight` calls going for `ms`: the total rate, and how evenly it is shared */
 async function busyClients(url: string, count: number, inFlight: number, ms: number): Promise<FrontsResult['fairness']> {
-  const clients = await Promise.all(Array.from({ length: count }, () => DirectClient.connect(url)));
+  const clients = await Promise.all(Array.from({ length: count }, () => DirectClient.connect(url, TOKENS.BENCH_TOKEN)));
   const rates = await Promise.all(clients.map((client) => saturate(client, inFlight, ms)));
   await Promise.all(clients.map((client) => client.close()));
   const sorted = [...rates].sort((a, b) => a - b);

@@ -298,6 +298,11 @@ async function main(): Promise<void> {
     { target: 'reload to list_changed < 300 ms', value: round(reloaded.listChangedMs, 0), holds: reloaded.listChangedMs < 300 },
     { target: 'reload reconnects exactly one backend', value: reloaded.reconnected, holds: reloaded.reconnected === 1 },
     { target: 'WebSocket front throughput at 64 in flight ≥ 0.8× the stdio front', value: round(frontRatio('ws')), holds: frontRatio('ws') >= 0.8 },
+    {
+      target: 'WebSocket client with a scoped token (its own filtered catalogue) ≥ 0.95× a full-access one',
+      value: round(frontRatio('ws-scoped') / frontRatio('ws')),
+      holds: frontRatio('ws-scoped') / frontRatio('ws') >= 0.95,
+    },
     { target: 'Streamable HTTP front throughput at 64 in flight ≥ 0.7× the stdio front', value: round(frontRatio('http')), holds: frontRatio('http') >= 0.7 },
     { target: `RSS per idle initialized WebSocket client (${front.idle.clients} clients) ≤ 50 KB`, value: round(front.idle.rssPerClientKB, 1), holds: front.idle.rssPerClientKB <= 50 },
     { target: `fairness, ${front.fairness.clients} clients × ${front.fairness.inFlightEach} in flight: p99 / median of per-client calls/s ≤ 3`, value: round(front.fairness.p99OverMedian), holds: front.fairness.p99OverMedian <= 3 },

@@ -24,8 +24,10 @@ const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
 export const BEARER_PROTOCOL = 'bearer.';
 
 export function presentedToken(request: IncomingMessage): Presented {
-  const query = new URL(request.url ?? '/', 'http://relay').searchParams;
-  const inQuery = query.has('access_token') || query.has('token');
+  // most requests have no query at all: the URL is parsed only when there is one
+  const url = request.url ?? '/';
+  const query = url.includes('?') ? new URL(url, 'http://relay').searchParams : null;
+  const inQuery = query !== null && (query.has('access_token') || query.has('token'));
   const header = request.headers.authorization;
   if (header !== undefined) return { token: BEARER.exec(header)?.[1] ?? '', inQuery };
   const protocols = request.headers['sec-websocket-protocol'];
@@ -82,7 +84,11 @@ export class Authenticator {
     return found;
   }
 
-  async authenticate(presented: Presented): Promise<AuthResult> {
+  /**
+   * Everything but a JWT is decided here, at once (the HTTP front asks on every request: no promise for a static
+   * token); undefined means the token must be verified as a JWT (authenticate).
+   */
+  authenticateNow(presented: Presented): AuthResult | undefined {
     if (this.closed) return { ok: false, status: 503, reason: "the relay's backends.yaml has not loaded (see the relay's log): no network client is admitted until it does" };
     if (presented.inQuery) return { ok: false, status: 401, error: 'invalid_request', reason: 'a token in the URL is refused (URLs end up in logs): send it as Authorization: Bearer <token>, or from a browser WebSocket as the subprotocol bearer.<token> beside mcp' };
     if (!this.required) return { ok: true, principal: ANONYMOUS_PRINCIPAL, source: null };
@@ -93,6 +99,12 @@ export class Authenticator {
     if (this.jwt === null || presented.token.split('.').length !== 3) return { ok: false, status: 401, error: 'invalid_token', reason: 'the token is not one this relay accepts (check which token you were given, and that it was not revoked)' };
     const cached = this.verified.get(presented.token);
     if (cached && cached.until > Date.now()) return cached.result;
+    return undefined;
+  }
+
+  async authenticate(presented: Presented): Promise<AuthResult> {
+    const now = this.authenticateNow(presented);
+    if (now !== undefined || presented.token === null || this.jwt === null) return now ?? { ok: false, status: 401, reason: 'this relay needs a token' };
     const verified = await this.jwt.verify(presented.token);
     if (!verified.ok) return { ok: false, status: verified.status, error: verified.error, reason: verified.reason };
     const rule = ruleFor(this.settings?.access ?? [], verified.claims);

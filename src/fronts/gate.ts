@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../../streams/access/access.js';
 import type { ListenSpec } from '../../streams/config/listen.js';
 import type { TokenSettings } from '../../streams/config/schema.js';
-import { presentedToken } from '../auth/authenticator.js';
+import { presentedToken, type AuthResult, type Authenticator } from '../auth/authenticator.js';
 import { metadataUrl, wwwAuthenticate } from '../auth/resource-metadata.js';
 import { remoteOf, type FrontContext } from './front.js';
 import type { Seat } from './principals.js';
@@ -33,9 +33,16 @@ export interface Seated {
 
 type Front = 'ws' | 'http';
 
-export async function authenticateRequest(request: IncomingMessage, front: Front, spec: ListenSpec, context: FrontContext): Promise<Authenticated | Refused> {
+/** who the request is: at once for a static token (or none needed), a promise only for a JWT to verify */
+export function authenticateRequest(request: IncomingMessage, front: Front, spec: ListenSpec, context: FrontContext): Authenticated | Refused | Promise<Authenticated | Refused> {
   const authenticator = context.security.authenticator();
-  const result = await authenticator.authenticate(presentedToken(request));
+  const presented = presentedToken(request);
+  const now = authenticator.authenticateNow(presented);
+  if (now !== undefined) return settle(now, request, front, spec, context, authenticator);
+  return authenticator.authenticate(presented).then((result) => settle(result, request, front, spec, context, authenticator));
+}
+
+function settle(result: AuthResult, request: IncomingMessage, front: Front, spec: ListenSpec, context: FrontContext, authenticator: Authenticator): Authenticated | Refused {
   if (result.ok) return { ok: true, principal: result.principal, source: result.source };
   const remote = remoteOf(request.socket);
   context.emit({ event: 'auth.rejected', front, remote, status: result.status, reason: result.reason, level: 'warn' });

@@ -115,7 +115,8 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
       return reject(response, 403, ErrorCode.InvalidRequest, `Forbidden: origin ${origin} may not use this relay; add it to http.allowedOrigins in backends.yaml`);
     }
     // every request brings its token: a session id alone is no credential
-    const authenticated = await authenticateRequest(request, 'http', spec, context);
+    const pending = authenticateRequest(request, 'http', spec, context);
+    const authenticated = pending instanceof Promise ? await pending : pending;
     if (!authenticated.ok) return reject(response, authenticated.status, ErrorCode.InvalidRequest, `${authenticated.status === 403 ? 'Forbidden' : 'Unauthorized'}: ${authenticated.reason}`, null, authenticated.headers);
     const principal = authenticated.principal;
     const version = request.headers['mcp-protocol-version'];
