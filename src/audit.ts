@@ -13,6 +13,7 @@ export type AuditRecord =
   | { kind: 'call'; client: string; principal: string; front: 'stdio' | 'ws' | 'http'; tool?: string; method?: string; subject?: string; backend: string; ms: number; outcome: string; argumentBytes?: number; resultBytes: number; arguments?: unknown }
   | { kind: 'auth.rejected'; front: 'ws' | 'http'; remote: string; reason: string; status: number; principal?: string }
   | { kind: 'management'; client: string; principal: string; front: string; tool: string; arguments?: unknown; outcome: 'ok' | 'refused' | 'error' }
+  | { kind: 'access.denied'; client: string; principal: string; front: string; what: string; name: string; method: string }
   | { kind: 'limit'; client?: string; principal?: string; front: string; remote?: string; limit: string; detail: string };
 
 export interface AuditLog {

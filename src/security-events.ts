@@ -14,6 +14,7 @@ const COUNTED: Record<string, (event: RelayEvent) => string> = {
   'client.slow': () => 'slow_readers_disconnected',
   'client.refused': (event) => (String(event['reason']).includes('limit') ? 'oversized_frames' : String(event['reason']).includes('binary') ? 'binary_frames' : 'bad_frames'),
   'client.revoked': () => 'sessions_revoked',
+  'access.denied': (event) => `access_denied_${String(event['kind'])}`,
   'management.call': (event) => (event['outcome'] === 'refused' ? 'management_refused' : ''),
 };
 
@@ -42,6 +43,9 @@ export class SecurityEvents {
           arguments: event['arguments'],
           outcome: event['outcome'] as 'ok' | 'refused' | 'error',
         });
+        return;
+      case 'access.denied':
+        audit.write({ kind: 'access.denied', client: String(event['client']), principal: String(event['principal']), front: String(event['front']), what: String(event['kind']), name: String(event['name']), method: String(event['method']) });
         return;
       case 'front.limited':
       case 'client.limited':

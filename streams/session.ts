@@ -14,7 +14,8 @@ import { concat, defer, EMPTY, Observable, of, Subscription } from 'rxjs';
 import type { BackendInbound } from './backend/connection.js';
 import type { EmitEvent } from './catalogue/events.js';
 import { errorMessage } from './core/errors.js';
-import { ErrorCode, failure, notification, type ClientLine, type JsonRpcId } from './core/jsonrpc.js';
+import { ErrorCode, failure, isObjectRecord, notification, type ClientLine, type JsonRpcId, type JsonRpcRequest } from './core/jsonrpc.js';
+import { resourceOwner } from './catalogue/offers.js';
 import { createSignal } from './core/signal.js';
 import type { Hub } from './hub.js';
 import { serializeForClient, type Outgoing } from './session/client-output.js';
@@ -154,6 +155,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       isIsolated: view.isIsolated,
       management: restrictManagement(hub.management, access, view),
       principal,
+      ...(access.full ? {} : { onUnknown: (request: JsonRpcRequest) => deniedAccess(request, view.unrestricted(), deps, principal) }),
       ...(deps.idSeed === undefined ? {} : { idSeed: deps.idSeed }),
       ...(limited ? { admit: limited.admit } : {}),
       client: record,
@@ -199,6 +201,25 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       emit({ event: 'client.disconnect', client: identity.id, front: identity.front, callsDone: record.callsDone, abandonedRequests: abandoned, level: 'info' });
     };
   });
+}
+
+/**
+ * A principal asked for something that exists but is not its to use: it was answered as if unknown (so it learns
+ * nothing), and the operator hears of it (access.denied: counted, audited). A name that exists nowhere is a typo.
+ */
+function deniedAccess(request: JsonRpcRequest, raw: ViewSnapshot | null, deps: SessionDeps, principal: Principal): void {
+  if (!raw) return;
+  const params = request.params ?? {};
+  const ref = isObjectRecord(params['ref']) ? params['ref'] : {};
+  const [kind, name] =
+    request.method === 'tools/call'
+      ? ['tool', params['name']]
+      : request.method === 'prompts/get' || ref['type'] === 'ref/prompt'
+        ? ['prompt', request.method === 'prompts/get' ? params['name'] : ref['name']]
+        : ['resource', request.method === 'completion/complete' ? ref['uri'] : params['uri']];
+  if (typeof name !== 'string') return;
+  const exists = kind === 'tool' ? raw.catalogue.routes.has(name) : kind === 'prompt' ? raw.offers.promptRoutes.has(name) : resourceOwner(raw.offers, name) !== undefined;
+  if (exists) deps.emit({ event: 'access.denied', client: deps.identity.id, front: deps.identity.front, principal: principal.name, kind, name, method: request.method, level: 'warn' });
 }
 
 /** a flooding client is logged once a second at most (with how many were refused), never once per request */

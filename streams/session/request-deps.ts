@@ -44,6 +44,8 @@ export interface RequestDeps extends Omit<CallDeps, 'cancelled$'> {
   principal?: Principal;
   /** whether a request may start now (rate, requests in flight): null, or the error to answer it with */
   admit?: (request: JsonRpcRequest, inFlight: number) => JsonRpcFailure | null;
+  /** a request named a tool, prompt or resource this client's view does not have (answered as unknown) */
+  onUnknown?: (request: JsonRpcRequest) => void;
   /** seeds the table of the client's request ids (the client picks them) */
   idSeed?: number;
   instructions?: string;

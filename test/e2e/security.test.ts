@@ -180,6 +180,8 @@ describe('what each may see and call', () => {
     const found = JSON.parse(textOf(await alice.callTool({ name: 'relay_search_tools', arguments: { query: 'slow' } }))) as { matches: Array<{ name: string }> };
     expect(found.matches.map((match) => match.name)).not.toContain('alpha_slow');
     expect(alpha.requests('tools/call')).toHaveLength(calls);
+    // the operator hears of it (a name that exists nowhere is a typo, not an attempt)
+    await eventually(() => expect(relay.events.filter((event) => event.event === 'access.denied' && event['principal'] === 'alice' && event['kind'] === 'tool').map((event) => event['name'])).toEqual(['alpha_slow', 'alpha_slow']));
     // an allowed one goes through
     expect(textOf(await alice.callTool({ name: 'alpha_echo', arguments: { x: 1 } }))).toContain('alpha');
   });
@@ -196,6 +198,7 @@ describe('what each may see and call', () => {
     await expect(alice.subscribeResource({ uri: 'mem://alpha/status' })).rejects.toThrow(/Unknown resource/);
     await expect(alice.complete({ ref: { type: 'ref/resource', uri: 'file:///notes/{name}' }, argument: { name: 'name', value: 'a' } })).rejects.toThrow(/Unknown resource/);
     expect(alpha.requests('resources/read').length + beta.requests('resources/read').length).toBe(reads);
+    await eventually(() => expect(relay.events.filter((event) => event.event === 'access.denied' && event['kind'] === 'resource').map((event) => event['name'])).toEqual(expect.arrayContaining(['mem://alpha/status', 'file:///beta/readme.md', 'file:///notes/secret'])));
     expect((await alice.readResource({ uri: 'file:///alpha/guide.md' })).contents).toHaveLength(1);
   });
 
@@ -224,6 +227,8 @@ describe('what each may see and call', () => {
     expect(full.servers.map((server) => server.name).sort()).toEqual(['alpha', 'beta', 'creds']);
     expect(full.clients.map((client) => client.principal)).toEqual(expect.arrayContaining(['bob', 'root']));
     expect(full.security['auth_rejected_unauthorized']).toBeGreaterThanOrEqual(7);
+    expect(full.security).toMatchObject({ access_denied_tool: 2, access_denied_prompt: 3 });
+    expect(full.security['access_denied_resource']).toBeGreaterThanOrEqual(4);
     await eventually(() => expect(relay.events.find((event) => event.event === 'management.call' && event['outcome'] === 'refused' && event['principal'] === 'bob')).toMatchObject({ tool: 'relay_add_server', front: 'ws' }));
   });
 

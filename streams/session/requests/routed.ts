@@ -67,7 +67,10 @@ export function routedReply(request: JsonRpcRequest, cancelled$: CallDeps['cance
     mergeMap((offers) => (typeof route(request, offers) === 'string' ? deps.firstListReady$.pipe(take(1), mergeMap(() => offers$)) : of(offers))),
     mergeMap((offers) => {
       const routed = route(request, offers);
-      if (typeof routed === 'string') return reply(failure(request.id, ErrorCode.InvalidParams, routed));
+      if (typeof routed === 'string') {
+        deps.onUnknown?.(request);
+        return reply(failure(request.id, ErrorCode.InvalidParams, routed));
+      }
       const uri = request.params?.['uri'];
       const subscription = request.method === 'resources/subscribe' || request.method === 'resources/unsubscribe';
       // a per-client backend's subscriptions are this client's alone: always its own backend's business

@@ -63,6 +63,7 @@ export function toolCallReply(request: JsonRpcRequest, cancelled$: CallDeps['can
     mergeMap((catalogue) => {
       const backend = catalogue.routes.get(tool);
       if (backend === undefined) {
+        deps.onUnknown?.(request);
         return reply(
           failure(request.id, ErrorCode.InvalidParams, `Unknown tool '${tool}': no backend behind this relay provides it. Call relay_get_status to see which backends are connected and which tools they offer.`, { tool }),
         );
