@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../streams/core/errors.js';
 import { parseConfig } from '../../streams/config/parse-config.js';
-import { DEFAULT_LIMITS, type RelayConfig } from '../../streams/config/schema.js';
+import { DEFAULT_LIMITS } from '../../streams/config/schema.js';
+import { failed, FILE, parsed, yaml } from './parse-helpers.js';
 
-const FILE = '/etc/relay/backends.yaml';
-
-const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;
-
-function parsed(text: string, env: Record<string, string> = {}): RelayConfig {
-  const result = parseConfig(text, FILE, env);
-  if (result instanceof ConfigError) throw new Error(`expected a config, got: ${result.message}`);
-  return result;
-}
-
-function failed(text: string, env: Record<string, string> = {}): ConfigError {
-  const result = parseConfig(text, FILE, env);
-  if (!(result instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${JSON.stringify(result)}`);
-  return result;
-}
 
 describe('parseConfig', () => {
   describe('defaults', () => {

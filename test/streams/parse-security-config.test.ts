@@ -1,24 +1,9 @@
 // backends.yaml's security blocks: auth (tokens from the environment only, JWT, access rules), limits, tls, audit,
 // per-principal credentials; each mistake is a ConfigError that names the field and says what to write.
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../streams/core/errors.js';
-import { parseConfig } from '../../streams/config/parse-config.js';
-import { DEFAULT_LIMITS, type RelayConfig } from '../../streams/config/schema.js';
+import { DEFAULT_LIMITS } from '../../streams/config/schema.js';
+import { failed, parsed, yaml } from './parse-helpers.js';
 
-const FILE = '/etc/relay/backends.yaml';
-const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;
-
-function parsed(text: string, env: Record<string, string> = {}): RelayConfig {
-  const result = parseConfig(text, FILE, env);
-  if (result instanceof ConfigError) throw new Error(`expected a config, got: ${result.message}`);
-  return result;
-}
-
-function failed(text: string, env: Record<string, string> = {}): ConfigError {
-  const result = parseConfig(text, FILE, env);
-  if (!(result instanceof ConfigError)) throw new Error('expected a ConfigError');
-  return result;
-}
 
 describe('auth', () => {
   it('has no auth, default limits, no tls and no audit when the file says nothing', () => {
