@@ -6,11 +6,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ANONYMOUS_PRINCIPAL, compileAccess, type Principal } from '../../streams/access/access.js';
-import type { AccessRule, AuthSettings, TokenSettings } from '../../streams/config/schema.js';
+import type { AccessRule, AccessSettings, AuthSettings, TokenSettings } from '../../streams/config/schema.js';
 import { createJwtVerifier, type JwtVerifier } from './jwt-verifier.js';
 
+/** what a principal was admitted on: a reload (or a JWT's expiry) is checked against it */
+export type Grant =
+  | { kind: 'open' }
+  | { kind: 'token'; entry: TokenSettings }
+  | { kind: 'jwt'; claims: Record<string, unknown>; access: AccessSettings; /** ms since the epoch */ expiresAt: number };
+
 export type AuthResult =
-  | { ok: true; principal: Principal; /** the token entry it came from, to notice its revocation on a reload */ source: TokenSettings | null }
+  | { ok: true; principal: Principal; grant: Grant }
   | { ok: false; status: 401 | 403 | 503; reason: string; error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope' };
 
 /** where a token was found: the header, or (a browser's WebSocket) the subprotocol list */
@@ -91,11 +97,11 @@ export class Authenticator {
   authenticateNow(presented: Presented): AuthResult | undefined {
     if (this.closed) return { ok: false, status: 503, reason: "the relay's backends.yaml has not loaded (see the relay's log): no network client is admitted until it does" };
     if (presented.inQuery) return { ok: false, status: 401, error: 'invalid_request', reason: 'a token in the URL is refused (URLs end up in logs): send it as Authorization: Bearer <token>, or from a browser WebSocket as the subprotocol bearer.<token> beside mcp' };
-    if (!this.required) return { ok: true, principal: ANONYMOUS_PRINCIPAL, source: null };
+    if (!this.required) return { ok: true, principal: ANONYMOUS_PRINCIPAL, grant: { kind: 'open' } };
     if (presented.token === null) return { ok: false, status: 401, reason: 'this relay needs a token: send Authorization: Bearer <token>' };
     if (presented.token === '') return { ok: false, status: 401, error: 'invalid_request', reason: 'the Authorization header is not "Bearer <token>"' };
     const match = this.staticMatch(presented.token);
-    if (match) return { ok: true, principal: match.principal, source: match.entry };
+    if (match) return { ok: true, principal: match.principal, grant: { kind: 'token', entry: match.entry } };
     if (this.jwt === null || presented.token.split('.').length !== 3) return { ok: false, status: 401, error: 'invalid_token', reason: 'the token is not one this relay accepts (check which token you were given, and that it was not revoked)' };
     const cached = this.verified.get(presented.token);
     if (cached && cached.until > Date.now()) return cached.result;
@@ -109,22 +115,32 @@ export class Authenticator {
     if (!verified.ok) return { ok: false, status: verified.status, error: verified.error, reason: verified.reason };
     const rule = ruleFor(this.settings?.access ?? [], verified.claims);
     if (!rule) return { ok: false, status: 403, error: 'insufficient_scope', reason: `no access rule in auth.access matches the token of '${verified.name}': ask the relay's operator for access` };
-    const result: AuthResult = { ok: true, principal: { name: verified.name, kind: 'jwt', access: compileAccess(rule.access) }, source: null };
-    if (typeof verified.claims.exp === 'number') {
-      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
-      this.verified.set(presented.token, { result, until: Math.min(verified.claims.exp * 1_000, Date.now() + 60_000) });
-    }
+    const expiresAt = typeof verified.claims.exp === 'number' ? verified.claims.exp * 1_000 : Date.now();
+    const result: AuthResult = { ok: true, principal: { name: verified.name, kind: 'jwt', access: compileAccess(rule.access) }, grant: { kind: 'jwt', claims: verified.claims, access: rule.access, expiresAt } };
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(presented.token, { result, until: Math.min(expiresAt, Date.now() + 60_000) });
     return result;
   }
 
   /**
-   * whether a static-token principal may go on after a reload: its entry is still there, the same secret, name and
-   * access (a changed access takes effect when it reconnects)
+   * whether a principal admitted on `grant` may go on (after a reload, or later in a JWT's life): its token entry is
+   * still there with the same secret, name and access; its JWT has not expired, JWTs are still accepted and the
+   * access rule its claims match now gives the same access. A changed access takes effect when it reconnects.
    */
-  stillValid(source: TokenSettings | null, principal: Principal): boolean {
-    if (principal.kind === 'anonymous') return !this.required;
-    if (source === null) return true;
-    const same = JSON.stringify(source);
-    return this.digests.some((candidate) => candidate.entry === source || JSON.stringify(candidate.entry) === same);
+  stillValid(grant: Grant, now = Date.now()): boolean {
+    if (this.closed) return false;
+    switch (grant.kind) {
+      case 'open':
+        return !this.required;
+      case 'token': {
+        const same = JSON.stringify(grant.entry);
+        return this.digests.some((candidate) => candidate.entry === grant.entry || JSON.stringify(candidate.entry) === same);
+      }
+      case 'jwt': {
+        if (this.jwt === null || grant.expiresAt <= now) return false;
+        const rule = ruleFor(this.settings?.access ?? [], grant.claims);
+        return rule !== undefined && (rule.access === grant.access || JSON.stringify(rule.access) === JSON.stringify(grant.access));
+      }
+    }
   }
 }

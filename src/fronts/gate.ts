@@ -7,8 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../../streams/access/access.js';
 import type { ListenSpec } from '../../streams/config/listen.js';
-import type { TokenSettings } from '../../streams/config/schema.js';
-import { presentedToken, type AuthResult, type Authenticator } from '../auth/authenticator.js';
+import { presentedToken, type AuthResult, type Authenticator, type Grant } from '../auth/authenticator.js';
 import { metadataUrl, wwwAuthenticate } from '../auth/resource-metadata.js';
 import { remoteOf, type FrontContext } from './front.js';
 import type { Seat } from './principals.js';
@@ -23,7 +22,7 @@ export interface Refused {
 export interface Authenticated {
   ok: true;
   principal: Principal;
-  source: TokenSettings | null;
+  grant: Grant;
 }
 
 export interface Seated {
@@ -43,7 +42,7 @@ export function authenticateRequest(request: IncomingMessage, front: Front, spec
 }
 
 function settle(result: AuthResult, request: IncomingMessage, front: Front, spec: ListenSpec, context: FrontContext, authenticator: Authenticator): Authenticated | Refused {
-  if (result.ok) return { ok: true, principal: result.principal, source: result.source };
+  if (result.ok) return { ok: true, principal: result.principal, grant: result.grant };
   const remote = remoteOf(request.socket);
   context.emit({ event: 'auth.rejected', front, remote, status: result.status, reason: result.reason, level: 'warn' });
   const jwt = authenticator.settings?.jwt ?? null;

@@ -12,9 +12,9 @@ import { isSupportedProtocolVersion, negotiateProtocolVersion, SUPPORTED_PROTOCO
 import { session } from '../../streams/session.js';
 import type { ClientMessage } from '../../streams/session/in-flight.js';
 import type { Principal } from '../../streams/access/access.js';
-import type { TokenSettings } from '../../streams/config/schema.js';
 import { metadataPaths, protectedResourceMetadata } from '../auth/resource-metadata.js';
 import { allowedOrigins, boundUrl, checkExposure, listenOn, newAdmission, originAllowed, remoteOf, sessionDeps, type FrontContext, type RunningFront } from './front.js';
+import type { Grant } from '../auth/authenticator.js';
 import { authenticateRequest, takeSeat } from './gate.js';
 import { HttpSession } from './http-session.js';
 import type { Seat } from './principals.js';
@@ -25,7 +25,7 @@ import type { Admission } from '../../streams/access/admission.js';
 interface Owned {
   session: HttpSession;
   principal: Principal;
-  source: TokenSettings | null;
+  grant: Grant;
   seat: Seat;
   admission: Admission;
 }
@@ -125,7 +125,7 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     }
     switch (request.method) {
       case 'POST':
-        return post(request, response, settings.maxClientMessageBytes, principal, authenticated.source);
+        return post(request, response, settings.maxClientMessageBytes, principal, authenticated.grant);
       case 'GET':
         return get(request, response, principal);
       case 'DELETE': {
@@ -161,7 +161,7 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     return owned;
   }
 
-  async function post(request: IncomingMessage, response: ServerResponse, limit: number, principal: Principal, source: TokenSettings | null): Promise<void> {
+  async function post(request: IncomingMessage, response: ServerResponse, limit: number, principal: Principal, grant: Grant): Promise<void> {
     const contentType = (request.headers['content-type'] ?? '').toLowerCase();
     if (!contentType.startsWith('application/json')) return reject(response, 415, ErrorCode.InvalidRequest, 'Unsupported Media Type: POST a JSON-RPC message as application/json');
     const accept = accepts(request);
@@ -177,7 +177,7 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     if (Array.isArray(value)) return reject(response, 400, ErrorCode.InvalidRequest, 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 and later); send one message per POST');
     const message = classify(value, body) as ClientMessage;
     if (message.kind === 'invalid') return reject(response, 400, ErrorCode.InvalidRequest, `Invalid Request: ${message.reason}`, message.id);
-    if (message.kind === 'request' && message.message.method === 'initialize') return initialize(request, response, message, accept, principal, source);
+    if (message.kind === 'request' && message.message.method === 'initialize') return initialize(request, response, message, accept, principal, grant);
     const owned = known(request, response, principal, message.kind === 'request' ? message.message.id : null);
     if (!owned) return;
     const httpSession = owned.session;
@@ -200,7 +200,7 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     httpSession.request(message, response, accept);
   }
 
-  function initialize(request: IncomingMessage, response: ServerResponse, message: ClientMessage & { kind: 'request' }, accept: { json: boolean; sse: boolean }, principal: Principal, source: TokenSettings | null): void {
+  function initialize(request: IncomingMessage, response: ServerResponse, message: ClientMessage & { kind: 'request' }, accept: { json: boolean; sse: boolean }, principal: Principal, grant: Grant): void {
     if (typeof request.headers['mcp-session-id'] === 'string' && sessions.has(request.headers['mcp-session-id'])) {
       return reject(response, 400, ErrorCode.InvalidRequest, 'Bad Request: this session is already initialized; POST initialize without Mcp-Session-Id to start a new one', message.message.id);
     }
@@ -215,7 +215,7 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
       onSlowReader: (unsent) => context.emit({ event: 'client.slow', front: 'http', session: httpSession.id, principal: principal.name, unsentBytes: unsent, limit: limits.maxUnsentBytes, level: 'warn' }),
     });
     httpSession.protocolVersion = negotiateProtocolVersion(message.message.params?.['protocolVersion']);
-    sessions.set(httpSession.id, { session: httpSession, principal, source, seat: seated.seat, admission: newAdmission(context, seated.seat.bucket) });
+    sessions.set(httpSession.id, { session: httpSession, principal, grant, seat: seated.seat, admission: newAdmission(context, seated.seat.bucket) });
     const deps = sessionDeps(context, 'http', remote, principal, seated.seat.bucket, false);
     httpSession.attach(session(context.hub, httpSession.messages$, deps), () => endSession(httpSession, 'the session ended'));
     context.emit({ event: 'http.session.start', session: httpSession.id, client: deps.identity.id, level: 'info' });
@@ -246,7 +246,7 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     recheck: () => {
       const authenticator = context.security.authenticator();
       for (const owned of [...sessions.values()]) {
-        if (authenticator.stillValid(owned.source, owned.principal)) continue;
+        if (authenticator.stillValid(owned.grant)) continue;
         context.emit({ event: 'client.revoked', front: 'http', session: owned.session.id, principal: owned.principal.name, level: 'warn' });
         endSession(owned.session, 'its token was revoked or its access changed');
       }

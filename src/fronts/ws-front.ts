@@ -12,12 +12,12 @@ import { Observable } from 'rxjs';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ListenSpec } from '../../streams/config/listen.js';
 import type { Principal } from '../../streams/access/access.js';
-import type { TokenSettings } from '../../streams/config/schema.js';
 import { parseMessage, type ClientLine } from '../../streams/core/jsonrpc.js';
 import { session } from '../../streams/session.js';
 import type { ClientMessage } from '../../streams/session/in-flight.js';
 import { tcpOf, turnBatching } from '../turn-batching.js';
 import { allowedOrigins, boundUrl, checkExposure, listenOn, originAllowed, remoteOf, sessionDeps, type FrontContext, type RunningFront } from './front.js';
+import type { Grant } from '../auth/authenticator.js';
 import { authenticateRequest, takeSeat } from './gate.js';
 import type { Seat } from './principals.js';
 import { createFrontServer } from './tls-server.js';
@@ -51,7 +51,7 @@ function send(socket: WebSocket, line: ClientLine, beforeSend: () => void, maxUn
 
 interface Connection {
   principal: Principal;
-  source: TokenSettings | null;
+  grant: Grant;
   seat: Seat;
 }
 
@@ -116,7 +116,7 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
     // the limit in force now, for this connection (ws reads options.maxPayload at each upgrade): a reload applies to
     // the clients that connect after it
     wss.options.maxPayload = context.settings().maxClientMessageBytes;
-    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request, { principal: authenticated.principal, source: authenticated.source, seat: seated.seat }));
+    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request, { principal: authenticated.principal, grant: authenticated.grant, seat: seated.seat }));
   }
 
   function accept(socket: WebSocket, request: IncomingMessage, connection: Connection): void {
@@ -153,7 +153,19 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
       error: () => socket.close(INTERNAL_ERROR, 'mcp-relay ended this session after an internal error; reconnect'),
       complete: () => socket.close(1000),
     });
+    // a JWT's connection lasts as long as the token: then the client reconnects with a fresh one
+    const expiry =
+      connection.grant.kind === 'jwt'
+        ? setTimeout(
+            () => {
+              context.emit({ event: 'client.expired', front: 'ws', principal: connection.principal.name, level: 'info' });
+              socket.close(POLICY_VIOLATION, 'token expired: reconnect with a fresh token');
+            },
+            Math.min(Math.max(0, connection.grant.expiresAt - Date.now()), 2 ** 31 - 1),
+          )
+        : null;
     socket.once('close', () => {
+      if (expiry !== null) clearTimeout(expiry);
       clearInterval(heartbeat);
       if (pongDeadline !== null) clearTimeout(pongDeadline);
       sockets.delete(socket);
@@ -174,7 +186,7 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
     recheck: () => {
       const authenticator = context.security.authenticator();
       for (const [socket, connection] of sockets) {
-        if (authenticator.stillValid(connection.source, connection.principal)) continue;
+        if (authenticator.stillValid(connection.grant)) continue;
         context.emit({ event: 'client.revoked', front: 'ws', principal: connection.principal.name, level: 'warn' });
         socket.close(POLICY_VIOLATION, 'token revoked or its access changed: reconnect');
       }
