@@ -113,6 +113,12 @@ describe('ownEntries', () => {
     expect(scratch).toBe(isolated);
   });
 
+  it("puts a principal's env on a per-principal command: backend's environment", () => {
+    const program = entry('shell', { transport: 'stdio', command: { command: 'shell-mcp', args: [], env: { HOME: '/srv' }, cwd: null }, isolation: 'per-client', credentials: 'per-principal' });
+    const alice = principal('alice', { credentials: { shell: { headers: {}, env: { API_KEY: 'alice-key' } } } });
+    expect(ownEntries([program], alice)[0]?.command?.env).toEqual({ HOME: '/srv', API_KEY: 'alice-key' });
+  });
+
   it('leaves out a per-principal backend the principal has no credentials for, and backends it may not use', () => {
     expect(ownEntries([shared, isolated], principal('bob', {}))).toEqual([isolated]);
     expect(ownEntries([shared, isolated], principal('carol', { backends: globs('gh'), credentials: { gh: { headers: { a: 'b' }, env: {} } } })).map((e) => e.name)).toEqual(['gh']);
