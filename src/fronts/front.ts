@@ -83,7 +83,7 @@ export function listenOn(server: Server, spec: ListenSpec): Promise<number> {
   });
 }
 
-export const boundUrl = (spec: ListenSpec, port: number): string => `${spec.kind}://${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${port}${spec.path}`;
+export const boundUrl = (spec: ListenSpec, port: number): string => `${spec.kind}${spec.tls ? 's' : ''}://${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${port}${spec.path}`;
 
 /** per settings object and port: built once per config, not once per request (3% of the HTTP front's CPU) */
 const originSets = new WeakMap<HttpFrontSettings, Map<number, ReadonlySet<string>>>();
