@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../../streams/access/access.js';
-import type { ListenSpec } from '../../streams/config/listen.js';
+import { isLoopbackHost, type ListenSpec } from '../../streams/config/listen.js';
 import { presentedToken, type AuthResult, type Authenticator, type Grant } from '../auth/authenticator.js';
 import { metadataUrl, wwwAuthenticate } from '../auth/resource-metadata.js';
 import { remoteOf, type FrontContext } from './front.js';
@@ -36,9 +36,15 @@ type Front = 'ws' | 'http';
 export function authenticateRequest(request: IncomingMessage, front: Front, spec: ListenSpec, context: FrontContext): Authenticated | Refused | Promise<Authenticated | Refused> {
   const authenticator = context.security.authenticator();
   const presented = presentedToken(request);
-  const now = authenticator.authenticateNow(presented);
+  // a listener beyond loopback opened with auth stays closed to anyone if a reload takes the auth away
+  const now = exposedWithoutAuth(spec, authenticator) ?? authenticator.authenticateNow(presented);
   if (now !== undefined) return settle(now, request, front, spec, context, authenticator);
   return authenticator.authenticate(presented).then((result) => settle(result, request, front, spec, context, authenticator));
+}
+
+function exposedWithoutAuth(spec: ListenSpec, authenticator: Authenticator): AuthResult | undefined {
+  if (authenticator.required || authenticator.settings?.allowUnauthenticated || isLoopbackHost(spec.host)) return undefined;
+  return { ok: false, status: 403, reason: `this listener (${spec.url}) is reachable from other machines and backends.yaml no longer has an auth: block; it admits no one until auth is back (or auth.allowUnauthenticated: true)` };
 }
 
 function settle(result: AuthResult, request: IncomingMessage, front: Front, spec: ListenSpec, context: FrontContext, authenticator: Authenticator): Authenticated | Refused {
