@@ -13,7 +13,7 @@ const request = (headers: Record<string, string> = {}, url = '/mcp') => ({ url, 
 const open: AuthSettings = { tokens: [], jwt: null, access: [], allowUnauthenticated: true };
 
 function context(authenticator: Authenticator, events: RelayEvent[] = []): FrontContext {
-  return { emit: (event) => events.push(event), security: { authenticator: () => authenticator } } as unknown as FrontContext;
+  return { emit: (event: RelayEvent) => events.push(event), security: { authenticator: () => authenticator } } as unknown as FrontContext;
 }
 
 describe('authenticateRequest', () => {
