@@ -37,6 +37,31 @@ describe('redactKeys', () => {
     expect(JSON.stringify(redactKeys(deep, keySet(['password'])))).toContain('[too deep]');
   });
 
+  it('keeps non-plain values as they are, copies shared (not cyclic) references, and keeps a "__proto__" key a key', () => {
+    const keys = keySet(['token']);
+    class Session {
+      token = 'kept: not a plain object';
+    }
+    const when = new Date(0);
+    const bytes = new Uint8Array([1, 2]);
+    const session = new Session();
+    const shared = { token: 't', n: 1 };
+    const redacted = redactKeys({ when, bytes, session, a: shared, b: [shared] }, keys) as Record<string, unknown>;
+    expect(redacted['when']).toBe(when);
+    expect(redacted['bytes']).toBe(bytes);
+    expect(redacted['session']).toBe(session);
+    expect(redacted['a']).toEqual({ token: '[redacted]', n: 1 });
+    expect(redacted['b']).toEqual([{ token: '[redacted]', n: 1 }]);
+    const parsed: unknown = JSON.parse('{"__proto__":{"token":"t"},"x":1}');
+    const copy = redactKeys(parsed, keys) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(JSON.stringify(copy)).toBe('{"__proto__":{"token":"[redacted]"},"x":1}');
+  });
+
+  it('takes another replacement, and redacts inside a top-level array', () => {
+    expect(redactKeys([{ Secret: 1 }, { secret: [2] }, 3], keySet(['SECRET']), '***')).toEqual([{ Secret: '***' }, { secret: '***' }, 3]);
+  });
+
   it('leaves no value under a key, changes nothing else, and never mutates the input (property)', () => {
     const keyNames = ['password', 'token', 'secret'];
     const keys = keySet(keyNames);
