@@ -84,6 +84,9 @@ export function openAudit(settings: AuditSettings, options: AuditOptions = {}): 
     if (failed) return;
     failed = true;
     waitingForDrain = false;
+    // lines already handed to the stream are lost with it (a destroyed stream need not call their callbacks)
+    dropped += inStream;
+    inStream = 0;
     report(`the audit log ${file} cannot be written (${message(error)}); audit lines are dropped until audit.file names a file the relay may create and append to`);
     schedule(); // drops what is queued
   };
@@ -173,6 +176,8 @@ export function openAudit(settings: AuditSettings, options: AuditOptions = {}): 
       if (lines > 0) {
         inStream += lines;
         const drained = stream.write(text, (error) => {
+          // once the stream failed, its lines were counted as dropped there
+          if (failed) return;
           inStream -= lines;
           if (error) dropped += lines;
           else written += lines;
