@@ -81,6 +81,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     const principal = deps.principal ?? LOCAL_PRINCIPAL;
     const { access } = principal;
     const record = new ClientRecord(identity, deps.wallClock());
+    if (!access.full) record.mayUse = access.backend;
     const serverRequests = new ServerRequests(() => record.capabilities ?? {});
     const running = new Subscription();
     let ended = false;

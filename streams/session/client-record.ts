@@ -43,6 +43,9 @@ export class ClientRecord {
   /** per backend, its calls there in start order (a handful at most in practice: a linear scan is cheapest) */
   private readonly onBackend = new Map<string, InFlightCall[]>();
 
+  /** whether its principal may use the backend: a backend's request or notification goes to no one else */
+  mayUse: (backend: string) => boolean = () => true;
+
   /** a message from a backend that the hub routed to this client (set by its session while it runs) */
   deliver: (inbound: BackendInbound, relatedCall?: JsonRpcId) => void = () => undefined;
 

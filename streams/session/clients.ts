@@ -100,8 +100,9 @@ export class Clients {
       const relatedCall = record.latestCallOn(backend)?.id;
       return { record, ...(relatedCall === undefined ? {} : { relatedCall }), ambiguous: candidates.length > 1 };
     }
-    const candidates = [...this.records.values()].filter(capable);
-    if (candidates.length === 0) return { record: null, ambiguous: false, reason: this.records.size === 0 ? 'no client is connected to mcp-relay' : `no connected client declared the '${needed ?? method}' capability` };
+    // with no call in flight there, the request goes to a client that may use the backend at all
+    const candidates = [...this.records.values()].filter((record) => record.mayUse(backend) && capable(record));
+    if (candidates.length === 0) return { record: null, ambiguous: false, reason: this.records.size === 0 ? 'no client is connected to mcp-relay' : `no connected client that may use this backend declared the '${needed ?? method}' capability` };
     const record = candidates.reduce((best, next) => (next.lastSeq > best.lastSeq || (next.lastSeq === best.lastSeq && next.since > best.since) ? next : best));
     return { record, ambiguous: candidates.length > 1 };
   }
@@ -109,7 +110,7 @@ export class Clients {
   /** Who hears a backend's notification: each client filters what it is sent (its log level) itself. */
   notificationTargets(inbound: BackendInbound): ClientRecord[] {
     const { message } = inbound;
-    const all = [...this.records.values()];
+    const all = [...this.records.values()].filter((record) => record.mayUse(inbound.backend));
     switch (message.method) {
       case 'notifications/resources/updated': {
         const uri = message.params?.['uri'];

@@ -11,6 +11,19 @@ function client(clients: Clients, id: string, capabilities: Record<string, unkno
 }
 
 describe('Clients', () => {
+  it('sends a backend request with no call in flight, and every notification, only to clients that may use the backend', () => {
+    const clients = new Clients();
+    const allowed = client(clients, 'allowed', { sampling: {} }, 1);
+    const other = client(clients, 'other', { sampling: {} }, 2);
+    other.mayUse = (backend) => backend !== 'alpha';
+    // the other client connected later (it would win a tie) but may not use alpha
+    expect(clients.routeRequest('alpha', 'sampling/createMessage')).toEqual({ record: allowed, ambiguous: false });
+    allowed.mayUse = () => false;
+    expect(clients.routeRequest('alpha', 'sampling/createMessage')).toMatchObject({ record: null, reason: "no connected client that may use this backend declared the 'sampling' capability" });
+    expect(clients.notificationTargets(inbound(fakeSession('beta'), note('notifications/message', { level: 'info', data: 'x' })))).toEqual([other]);
+    expect(clients.notificationTargets(inbound(fakeSession('alpha'), note('notifications/message', { level: 'info', data: 'x' })))).toEqual([]);
+  });
+
   it('declares to backends the union of what the connected clients can serve, sub-capabilities merged', () => {
     const clients = new Clients();
     client(clients, 'a', { sampling: {} });
@@ -65,7 +78,7 @@ describe('Clients', () => {
     const a = client(clients, 'a', {});
     a.callStarted('alpha', 1, clients.nextSeq());
     expect(clients.routeRequest('alpha', 'elicitation/create')).toMatchObject({ record: null, reason: "the client whose call is in flight on this backend did not declare the 'elicitation' capability" });
-    expect(clients.routeRequest('beta', 'roots/list')).toMatchObject({ record: null, reason: "no connected client declared the 'roots' capability" });
+    expect(clients.routeRequest('beta', 'roots/list')).toMatchObject({ record: null, reason: "no connected client that may use this backend declared the 'roots' capability" });
     expect(new Clients().routeRequest('beta', 'ping')).toMatchObject({ record: null, reason: 'no client is connected to mcp-relay' });
   });
 
