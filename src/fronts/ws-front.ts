@@ -116,7 +116,15 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
     // the limit in force now, for this connection (ws reads options.maxPayload at each upgrade): a reload applies to
     // the clients that connect after it
     wss.options.maxPayload = context.settings().maxClientMessageBytes;
-    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request, { principal: authenticated.principal, grant: authenticated.grant, seat: seated.seat }));
+    // ws refuses a malformed handshake itself (400) without calling back: the seat goes back when the socket closes
+    let accepted = false;
+    socket.once('close', () => {
+      if (!accepted) seated.seat.release();
+    });
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      accepted = true;
+      accept(ws, request, { principal: authenticated.principal, grant: authenticated.grant, seat: seated.seat });
+    });
   }
 
   function accept(socket: WebSocket, request: IncomingMessage, connection: Connection): void {

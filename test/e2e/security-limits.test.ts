@@ -4,6 +4,7 @@
 // never reads what it is sent. Each refusal is asserted refused, counted and logged, and the backend is asserted to
 // have received only what was admitted.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -211,6 +212,28 @@ describe('connection floods', () => {
       const again = await peer(TOKENS.ROOT_TOKEN);
       open.push(again);
     });
+    for (const each of open) each.socket.close();
+    await Promise.all(open.map((each) => each.closed));
+  });
+});
+
+describe('seats', () => {
+  it('gives a seat back when ws refuses a malformed handshake after the token was accepted', async () => {
+    const { hostname, port } = new URL(relay.ws);
+    for (let i = 0; i < 4; i++) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () =>
+          socket.write(`GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: not-a-key\r\nAuthorization: Bearer ${TOKENS.ALICE_TOKEN}\r\n\r\n`),
+        );
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString()));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    }
+    // four refused handshakes took no seat for good: alice still has all three of hers
+    const open = await Promise.all([peer(TOKENS.ALICE_TOKEN), peer(TOKENS.ALICE_TOKEN), peer(TOKENS.ALICE_TOKEN)]);
     for (const each of open) each.socket.close();
     await Promise.all(open.map((each) => each.closed));
   });
