@@ -28,7 +28,7 @@ import type { ListedKind, RequestDeps } from './session/request-deps.js';
 import { ServerRequests } from './session/server-requests.js';
 import { sessionView, type ViewSnapshot } from './session/view.js';
 import { LOCAL_PRINCIPAL, type Principal } from './access/access.js';
-import type { Admission } from './access/admission.js';
+import type { Admission, Refusal } from './access/admission.js';
 import { restrictedView } from './session/access-view.js';
 import { restrictManagement } from './management/restrict.js';
 
@@ -158,7 +158,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       principal,
       ...(access.full ? {} : { onUnknown: (request: JsonRpcRequest) => deniedAccess(request, view.unrestricted(), deps, principal) }),
       ...(deps.idSeed === undefined ? {} : { idSeed: deps.idSeed }),
-      ...(limited ? { admit: limited.admit } : {}),
+      ...(limited ? { admit: limited.admit, admitNotification: limited.admitNotification } : {}),
       client: record,
       clients: hub.clients,
       calls,
@@ -227,7 +227,7 @@ function deniedAccess(request: JsonRpcRequest, raw: ViewSnapshot | null, deps: S
 const LIMITED_LOG_MS = 1_000;
 
 /** a refused request is answered with the limit and when to retry, and never reaches a backend */
-function admitWith(admission: Admission, deps: SessionDeps, principal: Principal): { admit: NonNullable<RequestDeps['admit']>; flush: () => void } {
+function admitWith(admission: Admission, deps: SessionDeps, principal: Principal): { admit: NonNullable<RequestDeps['admit']>; admitNotification: () => boolean; flush: () => void } {
   // per limit: how many were refused since the last line, and the latest wait
   const unlogged = new Map<string, { refused: number; retryAfterMs: number }>();
   let loggedAt = -Infinity;
@@ -236,13 +236,22 @@ function admitWith(admission: Admission, deps: SessionDeps, principal: Principal
     unlogged.clear();
     loggedAt = deps.now();
   };
+  const refused = (refusal: Refusal) => {
+    unlogged.set(refusal.limit, { refused: (unlogged.get(refusal.limit)?.refused ?? 0) + 1, retryAfterMs: refusal.retryAfterMs });
+    if (deps.now() - loggedAt >= LIMITED_LOG_MS) flush();
+  };
   return {
     admit: (request, inFlight) => {
       const refusal = admission.admit(inFlight);
       if (!refusal) return null;
-      unlogged.set(refusal.limit, { refused: (unlogged.get(refusal.limit)?.refused ?? 0) + 1, retryAfterMs: refusal.retryAfterMs });
-      if (deps.now() - loggedAt >= LIMITED_LOG_MS) flush();
+      refused(refusal);
       return failure(request.id, ErrorCode.RateLimited, refusal.message, { limit: refusal.limit, retryAfterMs: refusal.retryAfterMs });
+    },
+    // a notification is never in flight: only the rates apply
+    admitNotification: () => {
+      const refusal = admission.admit(0);
+      if (refusal) refused(refusal);
+      return refusal === null;
     },
     // the refusals not logged yet are counted when the session ends
     flush,

@@ -178,7 +178,8 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RequestD
             if (message.message.method === 'notifications/cancelled') cancel(message.message.params?.['requestId']);
             else if (message.message.method === 'notifications/progress') deps.onClientProgress(message.message.params);
             else if (message.message.method === 'notifications/initialized') deps.onInitialized?.();
-            else run(dispatchNotification(message.message, deps));
+            // what may reach the backends (roots list_changed, say) counts against the rate; over it, it is dropped
+            else if (deps.admitNotification?.() !== false) run(dispatchNotification(message.message, deps));
             return;
           case 'response':
             deps.onClientResponse(message.message);

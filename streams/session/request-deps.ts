@@ -46,6 +46,8 @@ export interface RequestDeps extends Omit<CallDeps, 'cancelled$'> {
   admit?: (request: JsonRpcRequest, inFlight: number) => JsonRpcFailure | null;
   /** a request named a tool, prompt or resource this client's view does not have (answered as unknown) */
   onUnknown?: (request: JsonRpcRequest) => void;
+  /** whether a notification the relay acts on may go ahead now (a notification cannot be answered: false drops it) */
+  admitNotification?: () => boolean;
   /** seeds the table of the client's request ids (the client picks them) */
   idSeed?: number;
   instructions?: string;
