@@ -129,7 +129,10 @@ function parseConfigText(text: string, file: string, env: Env): RelayConfig | Co
       substituteEnv(value, env, (name) => {
         throw new ConfigError(file, `environment variable ${name} is not set`, lineOf(doc, lines, path), fieldName(path));
       });
-    const auth = parsed.data.auth ? resolveAuth(parsed.data.auth, secret) : null;
+    const fail = (message: string, path: Path): never => {
+      throw new ConfigError(file, message, lineOf(doc, lines, path), fieldName(path));
+    };
+    const auth = parsed.data.auth ? resolveAuth(parsed.data.auth, secret, fail) : null;
     const listen = (parsed.data.listen ?? []).map((text) => parseListen(text) as ListenSpec);
     const tlsListener = listen.findIndex((spec) => spec.tls);
     if (tlsListener !== -1 && !parsed.data.tls) {
@@ -188,8 +191,13 @@ function resolveAccess(raw: RawAccess, secret: (value: string, path: Path) => st
   };
 }
 
-function resolveAuth(raw: RawAuth, secret: (value: string, path: Path) => string): AuthSettings {
+function resolveAuth(raw: RawAuth, secret: (value: string, path: Path) => string, fail: (message: string, path: Path) => never): AuthSettings {
   const tokens = (raw.tokens ?? []).map((token, index) => ({ name: token.name, token: secret(token.token, ['auth', 'tokens', index, 'token']), access: resolveAccess(token, secret, ['auth', 'tokens', index]) }));
+  // one secret, two principals: whoever holds it would be the first of them, silently
+  tokens.forEach((token, index) => {
+    const other = tokens.findIndex((candidate) => candidate.token === token.token);
+    if (other !== index) fail(`auth.tokens[${index}] ('${token.name}') has the same secret as auth.tokens[${other}] ('${tokens[other]?.name}'): give each principal its own token`, ['auth', 'tokens', index, 'token']);
+  });
   const jwt = raw.jwt;
   const audience = jwt === undefined ? [] : typeof jwt.audience === 'string' ? [jwt.audience] : jwt.audience;
   return {

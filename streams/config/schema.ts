@@ -136,13 +136,23 @@ const jwtSchema = z
 /** an access rule for JWT principals: the first whose every claim matches applies */
 const accessRuleSchema = z.strictObject({ match: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(), ...accessShape });
 
-const authSchema = z.strictObject({
-  tokens: z.array(tokenSchema).optional(),
-  jwt: jwtSchema.optional(),
-  access: z.array(accessRuleSchema).optional(),
-  /** listen beyond loopback with no authentication at all (logged as a warning at every start) */
-  allowUnauthenticated: z.boolean().optional(),
-});
+const authSchema = z
+  .strictObject({
+    tokens: z.array(tokenSchema).optional(),
+    jwt: jwtSchema.optional(),
+    access: z.array(accessRuleSchema).optional(),
+    /** listen beyond loopback with no authentication at all (logged as a warning at every start) */
+    allowUnauthenticated: z.boolean().optional(),
+  })
+  .superRefine((auth, ctx) => {
+    // a principal is its name: two entries of one name would share sessions, seats and a rate
+    const seen = new Map<string, number>();
+    (auth.tokens ?? []).forEach((token, index) => {
+      const first = seen.get(token.name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['tokens', index, 'name'], message: `duplicate token name '${token.name}' (also auth.tokens[${first}])` });
+      else seen.set(token.name, index);
+    });
+  });
 
 const rateSchema = z.strictObject({ requestsPerSecond: z.number().positive(), burst: z.number().int().positive().optional() });
 

@@ -54,6 +54,15 @@ describe('auth', () => {
     expect(failed(yaml('auth:', '  tokens:', '    - name: a', '      token: ${T}', '      credentials:', '        gh: { headers: { Authorization: "Bearer literal" } }', 'backends: []'), { T: 'x' }).message).toMatch(/credential is not written in the file/);
   });
 
+  it('refuses two tokens of one name, and two names with one secret', () => {
+    const twice = (a: string, b: string) => yaml('auth:', '  tokens:', `    - { name: ${a}, token: "\${A}" }`, `    - { name: ${b}, token: "\${B}" }`, 'backends: []');
+    expect(failed(twice('alice', 'alice'), { A: 'x', B: 'y' }).message).toMatch(/duplicate token name 'alice'/);
+    const same = failed(twice('alice', 'bob'), { A: 'same-secret', B: 'same-secret' });
+    expect(same.message).toMatch(/auth.tokens\[1\] \('bob'\) has the same secret as auth.tokens\[0\] \('alice'\)/);
+    expect(same.message).not.toContain('same-secret');
+    expect(same.field).toBe('auth.tokens[1].token');
+  });
+
   it('names an unset environment variable', () => {
     const error = failed(yaml('auth:', '  tokens:', '    - name: alice', '      token: ${MISSING_TOKEN}', 'backends: []'));
     expect(error.message).toMatch(/environment variable MISSING_TOKEN is not set/);
