@@ -31,7 +31,9 @@ export class SecurityEvents {
     if (!audit) return;
     switch (event.event) {
       case 'auth.rejected':
-        audit.write({ kind: 'auth.rejected', front: event['front'] as 'ws' | 'http', remote: String(event['remote']), reason: String(event['reason']), status: Number(event['status']) });
+      // a browser page from an origin that is not allowed is refused at the same door
+      case 'front.refused':
+        audit.write({ kind: 'auth.rejected', front: event['front'] as 'ws' | 'http', remote: String(event['remote']), reason: String(event['reason']), status: Number(event['status'] ?? 403) });
         return;
       case 'management.call':
         audit.write({
