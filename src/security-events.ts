@@ -30,8 +30,8 @@ export class SecurityEvents {
     const audit = this.audit();
     if (!audit) return;
     switch (event.event) {
+      // a browser page from an origin that is not allowed is refused at the same door as a bad token
       case 'auth.rejected':
-      // a browser page from an origin that is not allowed is refused at the same door
       case 'front.refused':
         audit.write({ kind: 'auth.rejected', front: event['front'] as 'ws' | 'http', remote: String(event['remote']), reason: String(event['reason']), status: Number(event['status'] ?? 403) });
         return;

@@ -21,7 +21,7 @@ import type { Hub } from './hub.js';
 import { serializeForClient, type Outgoing } from './session/client-output.js';
 import { ClientRecord, type ClientIdentity } from './session/client-record.js';
 import { logRank } from './session/clients.js';
-import type { CallTracker } from './session/forward.js';
+import type { CallTracker } from './session/call-deps.js';
 import { declaredToBackends, toClient } from './session/inbound.js';
 import { routeClient, type ClientMessage } from './session/in-flight.js';
 import type { ListedKind, RequestDeps } from './session/request-deps.js';

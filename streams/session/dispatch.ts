@@ -2,7 +2,7 @@
 import { EMPTY, ignoreElements, of, take, tap, type Observable } from 'rxjs';
 import { ErrorCode, failure, success, type JsonRpcNotification, type JsonRpcRequest } from '../core/jsonrpc.js';
 import type { Outgoing } from './client-output.js';
-import type { CallDeps } from './forward.js';
+import type { CallDeps } from './call-deps.js';
 import type { RequestDeps } from './request-deps.js';
 import { initializeReply } from './requests/initialize.js';
 import { listReply } from './requests/lists.js';

@@ -8,7 +8,7 @@ import type { Principal } from '../access/access.js';
 import type { ManagementDeps } from '../management/management.js';
 import type { ClientRecord } from './client-record.js';
 import type { Clients } from './clients.js';
-import type { CallDeps } from './forward.js';
+import type { CallDeps } from './call-deps.js';
 
 export type ListedKind = 'tools' | 'resources' | 'prompts';
 

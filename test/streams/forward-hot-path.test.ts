@@ -3,7 +3,8 @@
 import { map, NEVER, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { BackendStates } from '../../streams/backend/backends.js';
-import { forwardToolCall, type CallDeps } from '../../streams/session/forward.js';
+import { forwardToolCall } from '../../streams/session/forward.js';
+import type { CallDeps } from '../../streams/session/call-deps.js';
 import { ConnectionClosedError } from '../../streams/core/errors.js';
 import type { RelayEvent } from '../../streams/catalogue/events.js';
 import type { JsonRpcRequest } from '../../streams/core/jsonrpc.js';

@@ -6,7 +6,8 @@ import { mergeMap, of, take, type Observable } from 'rxjs';
 import { resourceOwner, type Offers } from '../../catalogue/offers.js';
 import { ErrorCode, failure, isObjectRecord, success, type JsonRpcRequest } from '../../core/jsonrpc.js';
 import type { Outgoing } from '../client-output.js';
-import { forwardRequest, type CallDeps } from '../forward.js';
+import { forwardRequest } from '../forward.js';
+import type { CallDeps } from '../call-deps.js';
 import type { RequestDeps } from '../request-deps.js';
 
 interface Routed {
