@@ -84,11 +84,14 @@ export function openAudit(settings: AuditSettings, options: AuditOptions = {}): 
     if (failed) return;
     failed = true;
     waitingForDrain = false;
-    // lines already handed to the stream are lost with it (a destroyed stream need not call their callbacks)
-    dropped += inStream;
+    // lines already handed to the stream are lost with it (a destroyed stream need not call their callbacks), and
+    // so are the waiting ones: counted now, not on a later turn, since the stream's 'close' may come first
+    dropped += inStream + (queue.length - head);
     inStream = 0;
+    queue = [];
+    head = 0;
     report(`the audit log ${file} cannot be written (${message(error)}); audit lines are dropped until audit.file names a file the relay may create and append to`);
-    schedule(); // drops what is queued
+    schedule(); // anything written from now on is dropped there
   };
 
   let stream: WriteStream | null = null;
