@@ -30,6 +30,9 @@ interface Owned {
   admission: Admission;
 }
 
+/** notifications that only end or report on work: never refused for the rate */
+const UNMETERED = new Set(['notifications/cancelled', 'notifications/progress', 'notifications/initialized']);
+
 const samePrincipal = (a: Principal, b: Principal): boolean => a.kind === b.kind && a.name === b.name;
 
 /** the MCP SDK's code for an unknown session */
@@ -181,6 +184,17 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     const owned = known(request, response, principal, message.kind === 'request' ? message.message.id : null);
     if (!owned) return;
     const httpSession = owned.session;
+    // what the relay acts on counts against the rate (a cancel, progress or an answer to a backend never does)
+    const metered = message.kind === 'request' || (message.kind === 'notification' && !UNMETERED.has(message.message.method));
+    const refusal = metered ? owned.admission.admit(message.kind === 'request' ? httpSession.inFlight : 0) : null;
+    if (refusal) {
+      context.emit({ event: 'client.limited', front: 'http', principal: principal.name, limit: refusal.limit, retryAfterMs: refusal.retryAfterMs, refused: 1, level: 'warn' });
+      const id = message.kind === 'request' ? message.message.id : null;
+      const body = JSON.stringify(failure(id, ErrorCode.RateLimited, refusal.message, { limit: refusal.limit, retryAfterMs: refusal.retryAfterMs }));
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1_000))) });
+      response.end(body);
+      return;
+    }
     if (message.kind !== 'request') {
       httpSession.notify(message);
       response.writeHead(202).end();
@@ -188,14 +202,6 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     }
     if (httpSession.hasRequestInFlight(message.message.id)) {
       return reject(response, 400, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(message.message.id)} is already used by a request in flight`, message.message.id);
-    }
-    const refusal = owned.admission.admit(httpSession.inFlight);
-    if (refusal) {
-      context.emit({ event: 'client.limited', front: 'http', principal: principal.name, limit: refusal.limit, retryAfterMs: refusal.retryAfterMs, level: 'warn' });
-      const body = JSON.stringify(failure(message.message.id, ErrorCode.RateLimited, refusal.message, { limit: refusal.limit, retryAfterMs: refusal.retryAfterMs }));
-      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1_000))) });
-      response.end(body);
-      return;
     }
     httpSession.request(message, response, accept);
   }

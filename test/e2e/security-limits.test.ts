@@ -165,6 +165,24 @@ describe('request limits', () => {
     await fetch(relay.http, { method: 'DELETE', headers: { authorization: `Bearer ${TOKENS.BOB_TOKEN}`, 'mcp-session-id': session } });
   });
 
+  it('answers an HTTP notification over the rate with 429, and it does not reach the backend', async () => {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKENS.ROOT_TOKEN}` };
+    const init = await fetch(relay.http, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }) });
+    const session = init.headers.get('mcp-session-id') as string;
+    await init.text();
+    const before = backend.notifications('notifications/roots/list_changed').length;
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const response = await fetch(relay.http, { method: 'POST', headers: { ...headers, 'mcp-session-id': session }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/roots/list_changed' }) });
+      statuses.push(response.status);
+      await response.text();
+    }
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(5);
+    await new Promise((done) => setTimeout(done, 300));
+    expect(backend.notifications('notifications/roots/list_changed').length - before).toBe(statuses.filter((status) => status === 202).length);
+    await fetch(relay.http, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session } });
+  });
+
   it('refuses a request over maxInFlightPerClient without sending it', async () => {
     const alice = await peer(TOKENS.ALICE_TOKEN);
     const before = backend.requests('tools/call').length;
