@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startFullBackend, type FullBackend } from '../fixtures/full-backend.js';
 import { startIssuer, type TestIssuer } from '../fixtures/jwt-issuer.js';
+import { writeFileSync } from 'node:fs';
 import { configFile, eventually, FAST_DEFAULTS, textOf } from './relay-process.js';
 import { httpClient, startNetworkRelay, wsClient, type NetworkRelay } from './network-relay.js';
 
@@ -15,12 +16,10 @@ const AUDIENCE = 'https://relay.test/mcp';
 let backend: FullBackend;
 let issuer: TestIssuer;
 let relay: NetworkRelay;
+let file: string;
 const clients: Client[] = [];
 
-beforeAll(async () => {
-  backend = await startFullBackend({ name: 'full' });
-  issuer = await startIssuer();
-  const { file } = configFile(`${FAST_DEFAULTS}auth:
+const yaml = (devTools: string) => `${FAST_DEFAULTS}auth:
   jwt:
     issuer: ${issuer.issuer}
     audience: ${AUDIENCE}
@@ -31,11 +30,16 @@ beforeAll(async () => {
     - match: { groups: admins }
       admin: true
     - match: { groups: dev }
-      tools: ["*echo*"]
+      tools: ["${devTools}"]
 backends:
   - name: full
     url: ${backend.url}
-`);
+`;
+
+beforeAll(async () => {
+  backend = await startFullBackend({ name: 'full' });
+  issuer = await startIssuer();
+  ({ file } = configFile(yaml('*echo*')));
   relay = await startNetworkRelay(file);
 });
 
@@ -151,5 +155,20 @@ describe('good JWTs', () => {
     const closed = new Promise<void>((done) => (transport.onclose = () => done()));
     await closed;
     await eventually(() => expect(relay.events.find((event) => event.event === 'client.expired')).toMatchObject({ principal: 'dana' }));
+  });
+
+  it('ends a JWT session when a reload changes the access rule its claims match, and the next one gets the new access', async () => {
+    const { client, transport } = await wsClient(relay.ws, {}, 'dev-before', await good());
+    clients.push(client);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('echo');
+    const closed = new Promise<void>((done) => (transport.onclose = () => done()));
+    writeFileSync(file, yaml('*slow*'));
+    await closed;
+    await eventually(() => expect(relay.events.find((event) => event.event === 'client.revoked' && event['principal'] === 'dana')).toBeDefined());
+    const { client: after } = await wsClient(relay.ws, {}, 'dev-after', await good());
+    clients.push(after);
+    const tools = (await after.listTools()).tools.map((tool) => tool.name);
+    expect(tools).toContain('slow');
+    expect(tools).not.toContain('echo');
   });
 });
