@@ -159,9 +159,11 @@ function main(): void {
           first = false;
           // the command line's listeners must come up: a port in use is an error at start, not a silent half-relay.
           // They open once the config is known, so the auth they enforce is the file's from the first connection on.
+          // a file that did not load is often the cause (its tls: block, its auth:): say so beside the listener's error
+          const unloaded = state.error !== null && !isMissingFile(state) ? `\nmcp-relay: backends.yaml did not load, so its settings are not in force: ${state.error.message}` : '';
           void listeners.reconcile(command.listen).then((failures) => {
             if (failures.length === 0) return;
-            process.stderr.write(`mcp-relay: ${failures.map((failure) => failure.message).join('\nmcp-relay: ')}\n`);
+            process.stderr.write(`mcp-relay: ${failures.map((failure) => failure.message).join('\nmcp-relay: ')}${unloaded}\n`);
             exit('a --listen address could not be bound', 1);
           });
         }

@@ -8,7 +8,7 @@
  *   is false there (test `instanceof tls.Server`), and an 'upgrade' socket is a TLSSocket.
  * - `close()` stops watching the files; it does not close the server (the front still does that).
  * - A renewal reaches new connections only; open ones keep the certificate they shook hands with.
- * - Relative cert/key paths are resolved against the working directory, once, here.
+ * - Paths are used as given: main.ts resolves relative ones against backends.yaml's folder first.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
