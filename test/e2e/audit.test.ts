@@ -4,7 +4,7 @@
 // loopback without auth, and says so.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startFullBackend, type FullBackend } from '../fixtures/full-backend.js';
 import { configFile, eventually, FAST_DEFAULTS } from './relay-process.js';
 import { httpClient, spawnRelay, startNetworkRelay, wsClient } from './network-relay.js';
@@ -40,6 +40,7 @@ backends:
     url: ${backend.url}
 `);
     const relay = await startNetworkRelay(file, { env: TOKENS });
+    onTestFinished(() => relay.stop());
     const { client: alice } = await wsClient(relay.ws, {}, 'alice', TOKENS.AUDIT_ALICE);
     const { client: root } = await httpClient(relay.http, {}, 'root', TOKENS.AUDIT_ROOT);
     const calls = 40;
@@ -91,7 +92,11 @@ describe('exposure', () => {
   it('warns at every start when auth.allowUnauthenticated is set', async () => {
     const { file } = configFile(`${FAST_DEFAULTS}auth: { allowUnauthenticated: true }\nbackends: []\n`);
     const relay = await startNetworkRelay(file);
-    await eventually(() => expect(relay.events.find((event) => event.event === 'auth.disabled')).toMatchObject({ level: 40 }));
-    await relay.stop();
+    try {
+      await eventually(() => expect(relay.events.find((event) => event.event === 'auth.disabled')).toMatchObject({ level: 40 }));
+    } finally {
+      // a failed expectation must not leave the relay running
+      await relay.stop();
+    }
   });
 });
