@@ -51,13 +51,19 @@ const VERIFIED_CACHE_SIZE = 1_000;
 
 /** the first rule whose every claim matches (an array claim matches when it holds one of the values) */
 function ruleFor(rules: readonly AccessRule[], claims: Record<string, unknown>): AccessRule | undefined {
-  return rules.find((rule) =>
-    Object.entries(rule.match).every(([claim, values]) => {
+  return rules.find((rule) => ruleMatches(rule, claims));
+}
+
+/** every claim of the rule holds one of its values */
+export function ruleMatches(rule: AccessRule, claims: Record<string, unknown>): boolean {
+  return Object.entries(rule.match).every(([claim, values]) => {
       const value = claims[claim];
-      const held = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(' ') : value === undefined ? [] : [String(value)];
+      // only the scope claims are space-separated lists; any other string is compared whole (a free-text claim
+      // "x admin" must not match admin)
+      const spaced = claim === 'scope' || claim === 'scp';
+      const held = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? (spaced ? value.split(' ') : [value]) : value === undefined ? [] : [String(value)];
       return values.some((wanted) => held.includes(wanted));
-    }),
-  );
+  });
 }
 
 export class Authenticator {
@@ -115,7 +121,8 @@ export class Authenticator {
     if (!verified.ok) return { ok: false, status: verified.status, error: verified.error, reason: verified.reason };
     const rule = ruleFor(this.settings?.access ?? [], verified.claims);
     if (!rule) return { ok: false, status: 403, error: 'insufficient_scope', reason: `no access rule in auth.access matches the token of '${verified.name}': ask the relay's operator for access` };
-    const expiresAt = typeof verified.claims.exp === 'number' ? verified.claims.exp * 1_000 : Date.now();
+    // jose accepts a token until exp + the clock skew: its connection lasts as long
+    const expiresAt = typeof verified.claims.exp === 'number' ? (verified.claims.exp + (this.settings?.jwt?.clockSkewSeconds ?? 0)) * 1_000 : Date.now();
     const result: AuthResult = { ok: true, principal: { name: verified.name, kind: 'jwt', access: compileAccess(rule.access) }, grant: { kind: 'jwt', claims: verified.claims, access: rule.access, expiresAt } };
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
     this.verified.set(presented.token, { result, until: Math.min(expiresAt, Date.now() + 60_000) });

@@ -155,9 +155,10 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
       reject(response, 404, SESSION_NOT_FOUND, 'Session not found: it ended (DELETE, idle expiry, or a relay restart); initialize a new session', id);
       return null;
     }
-    if (!samePrincipal(owned.principal, principal)) {
+    // the same principal with the same access: a down-scoped token of one name does not ride a session begun with more
+    if (!samePrincipal(owned.principal, principal) || owned.principal.access !== principal.access) {
       context.emit({ event: 'auth.rejected', front: 'http', remote: remoteOf(request.socket), status: 403, reason: `principal '${principal.name}' used a session of another principal`, level: 'warn' });
-      reject(response, 403, ErrorCode.InvalidRequest, 'Forbidden: this session belongs to another principal; initialize a session of your own', id);
+      reject(response, 403, ErrorCode.InvalidRequest, 'Forbidden: this session belongs to another principal, or was begun with other access; initialize a session of your own', id);
       return null;
     }
     owned.session.lastSeen = Date.now();

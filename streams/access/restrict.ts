@@ -4,7 +4,7 @@
  * its input and cached on the principal's Access (its connections share it), so the per-call path reads a ready map.
  */
 import type { BackendStates } from '../backend/backends.js';
-import type { BackendTools, Catalogue } from '../catalogue/catalogue.js';
+import type { BackendTools, Catalogue, ToolFinding } from '../catalogue/catalogue.js';
 import type { Offers } from '../catalogue/offers.js';
 import { isObjectRecord } from '../core/jsonrpc.js';
 import type { Access } from './access.js';
@@ -20,6 +20,16 @@ function lastOf<In extends object, Out>(build: (input: In, access: Access) => Ou
     cache.set(access, { input, output });
     return output;
   };
+}
+
+/**
+ * A finding (a warning, a conflict) a principal may see: about a backend and a name it may use, and naming no
+ * backend it may not (a conflict names the backend that won the name).
+ */
+function visible(finding: ToolFinding, access: Access, nameAllowed: (name: string) => boolean): boolean {
+  if (!access.backend(finding.backend) || (finding.tool !== null && !nameAllowed(finding.tool))) return false;
+  for (const named of finding.reason.matchAll(/backend '([^']+)'/g)) if (named[1] !== undefined && !access.backend(named[1])) return false;
+  return true;
 }
 
 const field = (item: unknown, name: string): string | null => (isObjectRecord(item) && typeof item[name] === 'string' ? (item[name] as string) : null);
@@ -40,7 +50,7 @@ export const restrictCatalogue = lastOf((catalogue: Catalogue, access: Access): 
     tools,
     routes: new Map([...catalogue.routes].filter(([name]) => allowed(name))),
     originals: new Map([...catalogue.originals].filter(([name]) => allowed(name))),
-    findings: catalogue.findings.filter((finding) => access.backend(finding.backend)),
+    findings: catalogue.findings.filter((finding) => visible(finding, access, access.tool)),
     perBackend,
     // what this principal sees, and only that: a change to a tool it cannot see is no list_changed for it
     key: JSON.stringify(tools),
@@ -74,7 +84,7 @@ export const restrictOffers = lastOf((offers: Offers, access: Access): Offers =>
     templateRoutes,
     promptRoutes,
     promptOriginals: new Map([...offers.promptOriginals].filter(([name]) => promptRoutes.has(name))),
-    findings: offers.findings.filter((finding) => access.backend(finding.backend)),
+    findings: offers.findings.filter((finding) => visible(finding, access, (name) => access.prompt(name) || access.resource(name))),
     resourcesKey: JSON.stringify([resources, resourceTemplates]),
     promptsKey: JSON.stringify(prompts),
     uriAllowed: access.resource,

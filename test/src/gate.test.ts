@@ -42,4 +42,13 @@ describe('authenticateRequest', () => {
     expect(wrong).toMatchObject({ ok: false, status: 401, headers: { 'www-authenticate': expect.stringContaining('error="invalid_token"') } });
     expect(JSON.stringify([inQuery, wrong])).not.toContain('s3cret');
   });
+
+  it('compares a claim other than scope whole: a free-text claim holding the value among other words does not match', async () => {
+    const { ruleMatches } = await import('../../src/auth/authenticator.js');
+    const rule = { match: { department: ['admin'] }, access: {} as never };
+    expect(ruleMatches(rule, { department: 'admin' })).toBe(true);
+    expect(ruleMatches(rule, { department: 'x admin' })).toBe(false);
+    expect(ruleMatches(rule, { department: ['x', 'admin'] })).toBe(true);
+    expect(ruleMatches({ match: { scope: ['mcp:admin'] }, access: {} as never }, { scope: 'mcp:tools mcp:admin' })).toBe(true);
+  });
 });

@@ -59,6 +59,16 @@ describe('restrictCatalogue', () => {
     expect(restrictCatalogue(betaChanged, access).key).not.toBe(before);
   });
 
+  it('shows a principal no finding about a tool it may not use, nor one that names a backend it may not use', () => {
+    const secret = entry('secret');
+    const pub = entry('pub');
+    const both = states(offering(secret, [tool('search')]), offering(pub, [tool('search'), tool('delete_all', { inputSchema: 'not a schema' })]));
+    const built = buildCatalogue([secret, pub], both, new Set());
+    expect(built.findings.map((finding) => finding.reason).join(' ')).toMatch(/already provided by backend 'secret'/);
+    const mine = restrictCatalogue(built, compileAccess(settings({ backends: globs('pub'), tools: globs('!delete_*') })));
+    expect(mine.findings).toEqual([]);
+  });
+
   it('is the catalogue itself for full access, and built once per input for a principal', () => {
     expect(restrictCatalogue(catalogue, FULL_ACCESS)).toBe(catalogue);
     const access = compileAccess(settings({ tools: globs('a_*') }));
