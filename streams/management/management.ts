@@ -213,11 +213,12 @@ export function searchTools(catalogue: Catalogue, query: unknown): { query: stri
   return { query: text, matches };
 }
 
-const CHANGES = new Set(['relay_reconnect_server', 'relay_add_server', 'relay_remove_server']);
+/** the tools that change the relay: refused with management.allowChanges: false, and an admin's alone */
+export const ADMIN_TOOL_NAMES: ReadonlySet<string> = new Set(['relay_reconnect_server', 'relay_add_server', 'relay_remove_server']);
 
 export function callManagementTool(name: string, args: Record<string, unknown>, deps: ManagementDeps): Observable<ToolResult> {
   return defer(() => {
-    if (CHANGES.has(name)) {
+    if (ADMIN_TOOL_NAMES.has(name)) {
       return current(deps.config$).pipe(
         switchMap((config) => {
           if (!config.config.management.allowChanges) {

@@ -8,9 +8,6 @@ import type { Catalogue } from '../catalogue/catalogue.js';
 import type { Access } from '../access/access.js';
 import type { ManagementDeps } from './management.js';
 
-/** change the relay: an admin's alone */
-export const ADMIN_TOOL_NAMES: ReadonlySet<string> = new Set(['relay_reconnect_server', 'relay_add_server', 'relay_remove_server']);
-
 export function restrictManagement(deps: ManagementDeps, access: Access, own: { states$: Observable<BackendStates>; catalogue$: Observable<Catalogue> }): ManagementDeps {
   if (access.full) return deps;
   return {

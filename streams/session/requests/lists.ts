@@ -2,13 +2,12 @@
 import { map, mergeMap, take, type Observable } from 'rxjs';
 import { ErrorCode, failure, success, type JsonRpcRequest } from '../../core/jsonrpc.js';
 import { pageOf } from '../../catalogue/paging.js';
-import { MANAGEMENT_TOOLS } from '../../management/management.js';
-import { ADMIN_TOOL_NAMES } from '../../management/restrict.js';
+import { ADMIN_TOOL_NAMES, MANAGEMENT_TOOLS } from '../../management/management.js';
+import type { Outgoing } from '../client-output.js';
+import type { ListedKind, RequestDeps } from '../request-deps.js';
 
 /** what a principal without admin sees of the relay's own tools: none of those that change the relay */
 const NON_ADMIN_TOOLS = MANAGEMENT_TOOLS.filter((tool) => !ADMIN_TOOL_NAMES.has(tool.name));
-import type { Outgoing } from '../client-output.js';
-import type { ListedKind, RequestDeps } from '../request-deps.js';
 
 export function listReply(request: JsonRpcRequest, deps: RequestDeps): Observable<Outgoing> {
   return deps.firstListReady$.pipe(

@@ -1,13 +1,12 @@
 /** tools/call: a relay_* tool here, relay_call_tool as the call it names, anything else to the backend that owns it. */
 import { map, mergeMap, of, take, type Observable } from 'rxjs';
 import { ErrorCode, failure, isObjectRecord, success, type JsonRpcRequest } from '../../core/jsonrpc.js';
-import { callManagementTool, MANAGEMENT_TOOL_NAMES } from '../../management/management.js';
+import { ADMIN_TOOL_NAMES, callManagementTool, MANAGEMENT_TOOL_NAMES } from '../../management/management.js';
 import type { Outgoing } from '../client-output.js';
 import { forwardToolCall } from '../forward.js';
 import type { CallDeps } from '../call-deps.js';
 import type { RequestDeps } from '../request-deps.js';
 import { redactUrl } from '../../core/redact.js';
-import { ADMIN_TOOL_NAMES } from '../../management/restrict.js';
 
 /** a management tool's arguments as the log and the audit show them: a URL's credentials hidden */
 const shown = (args: Record<string, unknown>): Record<string, unknown> => (typeof args['url'] === 'string' ? { ...args, url: redactUrl(args['url']) } : args);
