@@ -4,6 +4,7 @@
  * never closes a backend connection, because run$ (subscribed once, by the process) holds everything open.
  */
 import {
+  asyncScheduler,
   catchError,
   combineLatest,
   distinctUntilChanged,
@@ -23,12 +24,14 @@ import {
   timeout,
   timer,
   type Observable,
+  type SchedulerLike,
 } from 'rxjs';
 import { hasAttempted } from './backend/backend-state.js';
 import { backendStates$, type BackendsDeps, type BackendStates } from './backend/backends.js';
 import type { BackendInbound } from './backend/connection.js';
 import { buildCatalogue, type Catalogue } from './catalogue/catalogue.js';
-import { backendEvents, catalogueEvents, type EmitEvent } from './catalogue/events.js';
+import { backendEvents, breakerEvent, catalogueEvents, type EmitEvent } from './catalogue/events.js';
+import type { GateDeps } from './backend/gate/backend-gate.js';
 import { buildOffers, resourceOwner, type Offers } from './catalogue/offers.js';
 import { configState, type ConfigInput, type ConfigState } from './config/config.js';
 import { canonicalJson } from './config/diff.js';
@@ -59,6 +62,8 @@ export interface HubDeps {
   security?: () => Record<string, number>;
   /** backend handshakes start on the first client's initialize, or after this long without one */
   clientWaitMs?: number;
+  /** the clock and timers of the backends' gates (breaker cooldowns, queue waits); default asyncScheduler */
+  scheduler?: SchedulerLike;
 }
 
 export interface Hub {
@@ -126,6 +131,7 @@ export function createHub(deps: HubDeps): Hub {
   const restarts = createSignal<string>();
   const inbound = createSignal<BackendInbound>();
   const clientInfo = { name: 'mcp-relay', version: deps.version };
+  const gates: GateDeps = { scheduler: deps.scheduler ?? asyncScheduler, onTransition: (backend, transition) => emit(breakerEvent(backend, transition)) };
   const states$ = backendStates$(clientReady$.pipe(switchMap(() => enabled$)), {
     openLink: deps.openLink,
     jitter: deps.jitter,
@@ -135,6 +141,7 @@ export function createHub(deps: HubDeps): Hub {
     kicks$: kicks.fired$,
     restarts$: restarts.fired$,
     inbound: inbound.fire,
+    gates,
   }).pipe(replayLatest());
 
   let latestView: { states: BackendStates; catalogue: Catalogue } | null = null;
@@ -280,7 +287,7 @@ export function createHub(deps: HubDeps): Hub {
     maxClientMessageBytes: () => limit,
     kick: kicks.fire,
     clientInitialized: () => initialized.fire(),
-    openIsolated: (entries$, own) => backendStates$(entries$, { openLink: deps.openLink, jitter: deps.jitter, clientInfo, ...own }),
+    openIsolated: (entries$, own) => backendStates$(entries$, { openLink: deps.openLink, jitter: deps.jitter, clientInfo, gates, ...own }),
     clientLeft: (record) => {
       clients.remove(record);
       const held = clients.subscriptions();

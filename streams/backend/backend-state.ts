@@ -1,6 +1,7 @@
 /** A backend's state, folded from its life events. Last-known tools survive a failure: a blip is not a catalogue change. */
 import { NO_EXTRAS, type BackendEvent, type BackendSession, type Extras } from './connection.js';
 import type { BackendEntry } from '../config/schema.js';
+import type { BackendGate } from './gate/backend-gate.js';
 
 export type Phase = 'unknown' | 'connecting' | 'connected' | 'failed';
 
@@ -20,6 +21,16 @@ export interface BackendState {
   readonly violations: readonly string[];
   /** connection attempts that have ended, connected or failed */
   readonly attempts: number;
+  /** the way calls go to it (breaker, queue, slots): attached by gateStates, shared by every state of the backend */
+  readonly gate?: BackendGate;
+  /** a replicated backend (`urls:`): each instance's own state; `session` is then the first connected one */
+  readonly instances?: readonly BackendState[];
+}
+
+/** the sessions calls may go to: one, or one per connected instance */
+export function sessionsOf(state: BackendState): readonly BackendSession[] {
+  if (state.instances === undefined) return state.phase === 'connected' && state.session !== null ? [state.session] : [];
+  return state.instances.flatMap((instance) => (instance.phase === 'connected' && instance.session !== null ? [instance.session] : []));
 }
 
 export const initialBackendState = (entry: BackendEntry, generation: number): BackendState => ({

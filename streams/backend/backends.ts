@@ -2,9 +2,11 @@
  * The changing set of backends: config entries in, one map of states out. A backend that stays in the
  * config keeps its connection; a changed entry restarts only that backend; a removed one is closed and purged.
  */
-import { filter, from, map, merge, mergeMap, pairwise, scan, share, startWith, takeUntil, tap, type Observable } from 'rxjs';
+import { asyncScheduler, filter, from, map, merge, mergeMap, pairwise, scan, share, startWith, takeUntil, tap, type Observable } from 'rxjs';
 import { initialBackendState, reduceBackendState, type BackendState } from './backend-state.js';
 import { backendLife$, type BackendInbound, type ConnectionDeps } from './connection.js';
+import type { GateDeps } from './gate/backend-gate.js';
+import { gateStates } from './gate/gate-states.js';
 import { diffBackends, type BackendDiff } from '../config/diff.js';
 import type { BackendEntry } from '../config/schema.js';
 
@@ -17,6 +19,8 @@ export interface BackendsDeps extends ConnectionDeps {
   restarts$: Observable<string>;
   /** messages from backends for the client side (notifications, server requests); they change no state */
   inbound?: (inbound: BackendInbound) => void;
+  /** the clock and timers of the gates (breaker, queue), and where breaker changes are told; default asyncScheduler */
+  gates?: GateDeps;
 }
 
 type StateChange = { name: string; generation: number; state: BackendState } | { name: string; generation: number; removed: true };
@@ -72,6 +76,7 @@ export function backendStates$(entries$: Observable<readonly BackendEntry[]>, de
       return next;
     }, new Map<string, BackendState>()),
     startWith(new Map<string, BackendState>() as BackendStates),
+    gateStates(deps.gates ?? { scheduler: asyncScheduler }),
   );
 }
 

@@ -1,5 +1,6 @@
 /** The graph's transitions as log events: one object per line, with a stable `event` field. */
 import type { BackendStates } from '../backend/backends.js';
+import type { BreakerTransition } from '../backend/gate/breaker.js';
 import type { Catalogue } from './catalogue.js';
 import { healthOf } from './status.js';
 import { redactUrl } from '../core/redact.js';
@@ -48,4 +49,10 @@ export function catalogueEvents(before: Catalogue, after: Catalogue): RelayEvent
     }
   }
   return events;
+}
+
+/** breaker.open (calls now fail fast until the probe) and breaker.close (a probe call got an answer) */
+export function breakerEvent(backend: string, transition: NonNullable<BreakerTransition>): RelayEvent {
+  if (transition.to === 'closed') return { event: 'breaker.close', backend, after_failures: transition.failures, level: 'info' };
+  return { event: 'breaker.open', backend, failures: transition.failures, reason: transition.reason, retry_at: new Date(transition.retryAt).toISOString(), level: 'warn' };
 }

@@ -1,5 +1,7 @@
 /** The relay's status, derived from config, backend states and catalogue: never stored, so never stale. */
 import type { BackendState } from '../backend/backend-state.js';
+import type { GateSnapshot } from '../backend/gate/backend-gate.js';
+import type { BreakerSnapshot } from '../backend/gate/breaker.js';
 import type { BackendStates } from '../backend/backends.js';
 import type { Catalogue } from './catalogue.js';
 import type { ConfigState } from '../config/config.js';
@@ -23,6 +25,22 @@ export interface ServerStatus {
   warnings?: string[];
   /** per-client: each client has its own session of it, shown under clients[].backends */
   isolation?: 'per-client';
+  /** its circuit breaker: state, consecutive failures, when the next probe may go */
+  breaker?: BreakerSnapshot;
+  /** calls waiting for it (a reconnect, a free slot), and those the queue's bounds refused */
+  queue?: GateSnapshot['queue'];
+  /** forwarded calls in flight through the gate, and the cap (maxInFlight) */
+  forwarded_in_flight?: number;
+  max_in_flight?: number;
+  /** a replicated backend (`urls:`): each instance */
+  instances?: InstanceStatus[];
+}
+
+export interface InstanceStatus {
+  url: string;
+  connected: boolean;
+  calls_in_flight: number;
+  error?: string;
 }
 
 /** one connected client, as status shows it */
@@ -76,6 +94,7 @@ function serverStatus(entry: BackendEntry, state: BackendState | undefined, cata
     ...describe('invalid').map((reason) => `invalid tool ${reason}`),
   ];
   const warnings = describe('warning');
+  const gate = state?.gate?.snapshot();
   return {
     name: entry.name,
     url: redactUrl(entry.url),
@@ -89,6 +108,18 @@ function serverStatus(entry: BackendEntry, state: BackendState | undefined, cata
     ...(entry.enabled ? {} : { error: 'disabled in the config (enabled: false)' }),
     ...(entry.enabled && errors.length > 0 ? { error: errors.join('; ') } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
+    ...(gate === undefined ? {} : { breaker: gate.breaker, queue: gate.queue, forwarded_in_flight: gate.in_flight, max_in_flight: gate.max_in_flight }),
+    ...(state?.instances === undefined ? {} : { instances: state.instances.map((instance) => instanceStatus(instance, state)) }),
+  };
+}
+
+function instanceStatus(instance: BackendState, backend: BackendState): InstanceStatus {
+  const connected = instance.phase === 'connected' && instance.session !== null;
+  return {
+    url: redactUrl(instance.entry.url),
+    connected,
+    calls_in_flight: connected && backend.gate ? backend.gate.loadOf(instance.session as NonNullable<BackendState['session']>) : 0,
+    ...(instance.error !== null && !connected ? { error: instance.error } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
   DEFAULT_SETTINGS,
+  DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_STARTUP_GRACE_MS,
   DEFAULT_WS_FRONT,
   type AccessSettings,
@@ -58,6 +59,12 @@ function resolveSettings(base: BackendSettings, over: Partial<RawSettings> | nul
       maxMs: over.backoff?.maxMs ?? base.backoff.maxMs,
     },
     maxMessageBytes: over.maxMessageBytes ?? base.maxMessageBytes,
+    circuitBreaker: {
+      failureThreshold: over.circuitBreaker?.failureThreshold ?? base.circuitBreaker.failureThreshold,
+      cooldownMs: over.circuitBreaker?.cooldownMs ?? base.circuitBreaker.cooldownMs,
+    },
+    queue: { maxLength: over.queue?.maxLength ?? base.queue.maxLength, maxWaitMs: over.queue?.maxWaitMs ?? base.queue.maxWaitMs },
+    maxInFlight: over.maxInFlight ?? base.maxInFlight,
   };
 }
 
@@ -107,11 +114,12 @@ function parseConfigText(text: string, file: string, env: Env): RelayConfig | Co
       };
       const headers = substituted('headers');
       const command = backend.command === undefined ? null : { command: backend.command, args: backend.args ?? [], env: substituted('env'), cwd: backend.cwd ?? null };
-      const url = backend.url ?? `stdio:${[backend.command, ...(backend.args ?? [])].join(' ')}`;
+      const url = backend.url ?? backend.urls?.[0] ?? `stdio:${[backend.command, ...(backend.args ?? [])].join(' ')}`;
       return {
         name: backend.name,
         transport: command ? 'stdio' : /^wss?:/i.test(url) ? 'ws' : 'http',
         url,
+        replicas: backend.urls ?? [],
         command,
         prefix: backend.prefix ?? '',
         toolFilter: { include: backend.tools?.include ?? [], exclude: backend.tools?.exclude ?? [] },
@@ -153,6 +161,7 @@ function parseConfigText(text: string, file: string, env: Env): RelayConfig | Co
         pongTimeoutMs: parsed.data.websocket?.pongTimeoutMs ?? DEFAULT_WS_FRONT.pongTimeoutMs,
       },
       startupGraceMs: parsed.data.startupGraceMs ?? DEFAULT_STARTUP_GRACE_MS,
+      shutdownGraceMs: parsed.data.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
       maxClientMessageBytes: parsed.data.limits?.maxMessageBytes ?? parsed.data.maxClientMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
       management: { allowChanges: parsed.data.management?.allowChanges ?? true },
       auth,

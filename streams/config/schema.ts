@@ -16,6 +16,12 @@ const settingsShape = {
   pongTimeoutMs: positiveMs.optional(),
   backoff: backoffSchema.optional(),
   maxMessageBytes: positiveMs.optional(),
+  /** after this many consecutive transport failures, calls fail fast for cooldownMs; then one probe call decides */
+  circuitBreaker: z.strictObject({ failureThreshold: positiveMs.optional(), cooldownMs: positiveMs.optional() }).optional(),
+  /** calls waiting for a reconnect or for a free slot: at most maxLength of them, each at most maxWaitMs */
+  queue: z.strictObject({ maxLength: positiveMs.optional(), maxWaitMs: positiveMs.optional() }).optional(),
+  /** calls the relay has in flight on the backend at once (across its instances); the rest wait in the queue */
+  maxInFlight: positiveMs.optional(),
 };
 
 export const wsUrl = z
@@ -49,6 +55,8 @@ const backendSchema = z
   .strictObject({
     name: z.string().regex(BACKEND_NAME, 'must be 1-64 characters of letters, digits, _ or -'),
     url: backendUrl.optional(),
+    /** several instances of one service (the same tools): calls go to the healthy one with the fewest in flight */
+    urls: z.array(backendUrl).min(1).max(64).optional(),
     /** a stdio MCP server the relay spawns */
     command: z.string().min(1).optional(),
     args: z.array(z.string()).optional(),
@@ -67,13 +75,14 @@ const backendSchema = z
     ...settingsShape,
   })
   .superRefine((backend, ctx) => {
-    if ((backend.url === undefined) === (backend.command === undefined)) {
-      ctx.addIssue({ code: 'custom', path: backend.url === undefined ? ['url'] : ['command'], message: 'give exactly one of url (ws://, http://) or command (a stdio server)' });
+    const given = (['url', 'urls', 'command'] as const).filter((key) => backend[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: [given[1] ?? 'url'], message: 'give exactly one of url (ws://, http://), urls (several instances of one service) or command (a stdio server)' });
     }
     const stdioOnly = (['args', 'env', 'cwd'] as const).filter((key) => backend[key] !== undefined);
     if (backend.command === undefined && stdioOnly[0]) ctx.addIssue({ code: 'custom', path: [stdioOnly[0]], message: 'only a command: backend takes args, env and cwd' });
     if (backend.command !== undefined && backend.headers !== undefined) ctx.addIssue({ code: 'custom', path: ['headers'], message: 'a command: backend takes env, not headers' });
-    const isWs = backend.url !== undefined && /^wss?:/i.test(backend.url);
+    const isWs = [backend.url, ...(backend.urls ?? [])].some((url) => url !== undefined && /^wss?:/i.test(url));
     if (!isWs && backend.subprotocol !== undefined) ctx.addIssue({ code: 'custom', path: ['subprotocol'], message: 'only a ws:// backend has a subprotocol' });
   });
 
@@ -178,6 +187,8 @@ export const configSchema = z
     backends: z.array(backendSchema).nullable().optional(),
     defaults: z.strictObject(settingsShape).nullable().optional(),
     startupGraceMs: z.number().int().nonnegative().optional(),
+    /** on SIGTERM, calls in flight get this long to finish */
+    shutdownGraceMs: z.number().int().nonnegative().optional(),
     maxClientMessageBytes: positiveMs.optional(),
     management: z.strictObject({ allowChanges: z.boolean().optional() }).nullable().optional(),
     auth: authSchema.nullable().optional(),
@@ -208,6 +219,9 @@ export interface BackendSettings {
   pongTimeoutMs: number;
   backoff: { initialMs: number; maxMs: number };
   maxMessageBytes: number;
+  circuitBreaker: { failureThreshold: number; cooldownMs: number };
+  queue: { maxLength: number; maxWaitMs: number };
+  maxInFlight: number;
 }
 
 export type Transport = 'ws' | 'http' | 'stdio';
@@ -230,6 +244,8 @@ export interface BackendEntry {
   transport: Transport;
   /** ws(s):// or http(s):// URL; for a command: backend, `stdio:` and the command line (for display only) */
   url: string;
+  /** the instances of a replicated backend (`urls:`), each a URL; empty for a single url: or command: */
+  replicas: string[];
   command: StdioCommand | null;
   /** '' for none */
   prefix: string;
@@ -348,6 +364,7 @@ export interface RelayConfig {
   http: HttpFrontSettings;
   websocket: WsFrontSettings;
   startupGraceMs: number;
+  shutdownGraceMs: number;
   maxClientMessageBytes: number;
   management: { allowChanges: boolean };
   /** null: no authentication (loopback listeners only, unless auth.allowUnauthenticated) */
@@ -364,9 +381,13 @@ export const DEFAULT_SETTINGS: BackendSettings = {
   pongTimeoutMs: 10_000,
   backoff: { initialMs: 5_000, maxMs: 300_000 },
   maxMessageBytes: 33_554_432,
+  circuitBreaker: { failureThreshold: 5, cooldownMs: 30_000 },
+  queue: { maxLength: 1_000, maxWaitMs: 10_000 },
+  maxInFlight: 256,
 };
 
 export const DEFAULT_STARTUP_GRACE_MS = 5_000;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /** The SDK's stdio reader (Claude Code's) drops the whole connection on one message over 10 MB. */
 export const DEFAULT_MAX_CLIENT_MESSAGE_BYTES = 9_000_000;
 
@@ -390,6 +411,7 @@ export const EMPTY_CONFIG: RelayConfig = {
   http: DEFAULT_HTTP_FRONT,
   websocket: DEFAULT_WS_FRONT,
   startupGraceMs: DEFAULT_STARTUP_GRACE_MS,
+  shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
   maxClientMessageBytes: DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
   management: { allowChanges: true },
   auth: null,

@@ -93,6 +93,58 @@ export class OutcomeUnknownError extends Error {
   }
 }
 
+/** The backend's circuit breaker is open: the call was not sent. */
+export class CircuitOpenError extends Error {
+  override readonly name = 'CircuitOpenError';
+  constructor(
+    readonly backend: string,
+    readonly failures: number,
+    /** when the next probe call may go (epoch ms); null while a probe is deciding */
+    readonly retryAt: number | null,
+    readonly lastFailure: string | null,
+  ) {
+    super(
+      `the circuit breaker is open after ${failures} consecutive failures${lastFailure === null ? '' : ` (last: ${lastFailure})`}: calls fail fast ${
+        retryAt === null ? 'while one probe call decides whether the backend is back' : `until ${new Date(retryAt).toISOString()}, when one probe call may try again`
+      }`,
+    );
+  }
+}
+
+/** The backend left the config while a call waited for it. */
+export class BackendRemovedError extends Error {
+  override readonly name = 'BackendRemovedError';
+  constructor(readonly backend: string) {
+    super(`backend '${backend}' was removed from the config while the call waited`);
+  }
+}
+
+/** A call could not wait for the backend: its queue was full, or the wait passed maxWaitMs. */
+export class QueueBoundError extends Error {
+  override readonly name = 'QueueBoundError';
+  constructor(
+    readonly backend: string,
+    readonly bound: 'maxLength' | 'maxWaitMs',
+    readonly limit: number,
+    /** why the call had to wait: the backend's last connection error, or its calls in flight at maxInFlight */
+    readonly why: string,
+  ) {
+    super(
+      bound === 'maxLength'
+        ? `${limit} calls already wait for this backend (queue.maxLength ${limit}), so this one was not queued; they wait because ${why}`
+        : `the call waited ${limit} ms in the backend's queue (queue.maxWaitMs ${limit}) and was never sent, because ${why}`,
+    );
+  }
+}
+
+/** The relay is shutting down (SIGTERM): a call it did not start, or one still running when shutdownGraceMs ran out. */
+export class ShuttingDownError extends Error {
+  override readonly name = 'ShuttingDownError';
+  constructor(readonly started: boolean, readonly graceMs: number) {
+    super(started ? `the relay shut down and the call did not finish within its shutdownGraceMs of ${graceMs} ms` : 'the relay is shutting down and takes no new calls');
+  }
+}
+
 /** Failures of one client request, as the client sees them: which backend, which tool (or resource, prompt), what happened, what to do. */
 export class CallError extends Error {
   override readonly name = 'CallError';

@@ -54,6 +54,13 @@ export const ErrorCode = {
   RateLimited: -32056,
   /** a relay_* tool that needs a principal with admin: true */
   Forbidden: -32057,
+  /** the backend's circuit breaker is open: calls fail fast until its next probe (data.retryAfterMs) */
+  CircuitOpen: -32058,
+  /** the backend's queue of waiting calls is full, or a call waited in it past maxWaitMs */
+  QueueFull: -32059,
+  QueueTimeout: -32060,
+  /** the relay is shutting down: the call was not started, or did not finish within shutdownGraceMs */
+  ShuttingDown: -32061,
 } as const;
 
 export type Classified =

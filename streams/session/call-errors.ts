@@ -1,6 +1,6 @@
 /** How a forwarded call's failure reaches the client: a JSON-RPC error naming backend, subject, what happened and what to do. */
 import { TimeoutError } from 'rxjs';
-import { CallError, errorMessage, OutcomeUnknownError } from '../core/errors.js';
+import { BackendRemovedError, CallError, CircuitOpenError, errorMessage, OutcomeUnknownError, QueueBoundError, ShuttingDownError } from '../core/errors.js';
 import { ErrorCode, failure, type JsonRpcFailure, type JsonRpcId } from '../core/jsonrpc.js';
 
 /** the answer itself: `data` says which backend and which tool (or subject), and the reason alone */
@@ -20,6 +20,18 @@ export function toCallError(error: unknown, backend: string, subject: string, ti
   }
   if (error instanceof OutcomeUnknownError) {
     return new CallError(ErrorCode.OutcomeUnknown, backend, subject, `${error.message}; the outcome is unknown and the relay did not send it again`, "check whether the action took effect before calling again; relay_get_status shows the backend's health");
+  }
+  if (error instanceof BackendRemovedError) {
+    return new CallError(ErrorCode.BackendRemoved, backend, subject, 'the backend was removed from the config while the call waited', 'call relay_get_status to see the backends now configured');
+  }
+  if (error instanceof CircuitOpenError) {
+    return new CallError(ErrorCode.CircuitOpen, backend, subject, error.message, 'retry after the time given, or call relay_get_status to see the breaker (circuitBreaker in backends.yaml sets its threshold and cooldown)');
+  }
+  if (error instanceof QueueBoundError) {
+    return new CallError(error.bound === 'maxLength' ? ErrorCode.QueueFull : ErrorCode.QueueTimeout, backend, subject, error.message, `retry later, or raise queue.${error.bound} for this backend in backends.yaml; relay_get_status shows its queue and health`);
+  }
+  if (error instanceof ShuttingDownError) {
+    return new CallError(ErrorCode.ShuttingDown, backend, subject, error.message, 'reconnect to the relay (or another replica) and call again');
   }
   return new CallError(ErrorCode.BackendUnavailable, backend, subject, errorMessage(error));
 }

@@ -1,8 +1,10 @@
-/** One client request to its backend (tools/call, resources/read, prompts/get, ...): wait for the connection, send once, time out, map ids and progress tokens back. */
-import { filter, map, Observable, switchMap, take, takeUntil, tap, throwError, timeout, Subscription, type Unsubscribable } from 'rxjs';
+/** One client request to its backend (tools/call, resources/read, prompts/get, ...): through the backend's gate, send once, time out, map ids and progress tokens back. */
+import { Observable, take, takeUntil, Subscription, type Unsubscribable } from 'rxjs';
+import type { BackendState } from '../backend/backend-state.js';
 import type { BackendSession } from '../backend/connection.js';
-import { DEFAULT_SETTINGS } from '../config/schema.js';
-import { CallError, NotWrittenError } from '../core/errors.js';
+import type { BackendGate, GateWaiter, Verdict } from '../backend/gate/backend-gate.js';
+import { DEFAULT_SETTINGS, type BackendSettings } from '../config/schema.js';
+import { BackendRemovedError, NotWrittenError } from '../core/errors.js';
 import { callFailure, malformedResultError, toCallError } from './call-errors.js';
 import type { RelayEvent } from '../catalogue/events.js';
 import { ErrorCode, isObjectRecord, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
@@ -66,13 +68,13 @@ export const startToolCall = (request: JsonRpcRequest, backend: string, tool: st
   startForward(request, toolTarget(request, backend, tool, original, line), deps, sink);
 
 /**
- * One forwarded request, written by hand because it runs once per call: a connected backend gets the request at once,
- * with no operator chain and no timer of its own (the channel's deadlines time it out, progress restarting the
- * clock). A backend that is not connected (or a socket that died before the write) takes the slow path: wait up to
- * connectWaitMs for a session, kicking the backoff once, and send there; a request never written is sent again once,
- * the only case where that is safe.
+ * One forwarded request, written by hand because it runs once per call: it enters the backend's gate (breaker,
+ * queue, slots), which sends it at once on a connected backend with a free slot, with no operator chain and no timer
+ * of its own (the channel's deadlines time it out, progress restarting the clock). Otherwise it waits in the gate's
+ * bounded queue (kicking the backoff once) and goes when the backend is back or a slot frees. A request never
+ * written is sent again once, on another session: the only case where that is safe.
  */
-class ForwardedCall implements CallSink, Unsubscribable {
+class ForwardedCall implements CallSink, Unsubscribable, GateWaiter {
   private readonly started: number;
   private outcome: Outcome = 'cancelled';
   private resultBytes = 0;
@@ -80,10 +82,14 @@ class ForwardedCall implements CallSink, Unsubscribable {
   private session: BackendSession | null = null;
   private backendId = 0;
   private timeoutMs: number = DEFAULT_SETTINGS.timeoutMs;
-  /** the slow path's wait for a session */
+  /** the gate the call entered: it is told once how the call ended */
+  private gate: BackendGate | null = null;
+  private verdict: Verdict = 'none';
+  private failure = '';
+  /** the first states, when the call came before them */
   private waiting: Subscription | null = null;
-  /** a session the request could not be written to (or that died): the wait looks past it */
-  private deadSession: BackendSession | null = null;
+  /** a session the request could not be written to (it is closing): the gate offers another */
+  avoid: BackendSession | null = null;
   private kicked = false;
   private resent = false;
   private ended = false;
@@ -96,12 +102,46 @@ class ForwardedCall implements CallSink, Unsubscribable {
   ) {
     this.started = deps.now();
     deps.calls?.started(target.backend, request.id);
-    const now = deps.currentStates?.()?.get(target.backend);
-    if (now?.phase === 'connected' && now.session !== null) {
-      if (this.sendOn(now.session, now.entry.settings.timeoutMs)) return;
-      this.deadSession = now.session;
+    const states = deps.currentStates?.();
+    if (states !== undefined) {
+      this.enter(states.get(target.backend));
+      return;
     }
-    this.waitForSession();
+    // before the first states (a call at start-up): the replayed states$ says where the backend is
+    const wait = new Subscription();
+    this.waiting = wait;
+    wait.add(deps.states$.pipe(take(1)).subscribe({ next: (first) => this.enter(first.get(target.backend)), error: (error: unknown) => this.fail(error) }));
+  }
+
+  /** into the backend's gate: sent now, queued (the backoff kicked once), or refused (the call fails) */
+  private enter(state: BackendState | undefined): void {
+    this.waiting = null;
+    const { backend } = this.target;
+    if (state?.gate === undefined) {
+      this.fail(new BackendRemovedError(backend));
+      return;
+    }
+    this.timeoutMs = state.entry.settings.timeoutMs;
+    this.enterGate(state.gate);
+  }
+
+  private enterGate(gate: BackendGate): void {
+    this.gate = gate;
+    if (gate.enter(this) === 'queued' && !gate.connected && !this.kicked) {
+      this.kicked = true;
+      this.deps.kick(this.target.backend);
+    }
+  }
+
+  /** from the gate: go out on this session now */
+  go(session: BackendSession, settings: BackendSettings): void {
+    if (!this.sendOn(session, settings.timeoutMs)) this.notWritten(session);
+  }
+
+  /** from the gate: the call will not go (breaker open, a queue bound, the backend removed) */
+  refuse(error: Error): void {
+    this.gate = null;
+    this.fail(error);
   }
 
   /** false when the request was not written (the session is closing): nothing reached the backend */
@@ -119,6 +159,24 @@ class ForwardedCall implements CallSink, Unsubscribable {
     return true;
   }
 
+  /** never written means never seen: sent again once, on another session; a second time the call fails */
+  private notWritten(session: BackendSession): void {
+    const gate = this.gate;
+    this.gate = null;
+    gate?.leave(this, 'none');
+    this.session = null;
+    this.backendId = 0;
+    if (this.resent || gate === null) {
+      this.fail(new NotWrittenError(this.target.backend));
+      return;
+    }
+    this.resent = true;
+    this.avoid = session;
+    this.kicked = false;
+    // the same gate: it lives as long as the backend's name is configured, and offers a session other than this one
+    this.enterGate(gate);
+  }
+
   /** the response or a progress notification, from the channel */
   next(event: CallEvent): void {
     if (event.kind === 'progress') {
@@ -127,6 +185,7 @@ class ForwardedCall implements CallSink, Unsubscribable {
       return;
     }
     this.backendId = 0;
+    this.verdict = 'answered';
     this.sink.next(this.answer(event));
   }
 
@@ -144,14 +203,12 @@ class ForwardedCall implements CallSink, Unsubscribable {
   error(error: Error): void {
     this.backendId = 0;
     // the link learned after send() that the request never left (an HTTP POST whose connection was refused): resend once
-    if (error instanceof NotWrittenError && !this.resent && this.session !== null) {
-      this.deadSession = this.session;
-      this.session = null;
-      this.resent = true;
-      this.kicked = false;
-      this.waitForSession();
+    if (error instanceof NotWrittenError && this.session !== null) {
+      this.notWritten(this.session);
       return;
     }
+    this.verdict = 'failed';
+    this.failure = error.message;
     this.fail(error);
   }
 
@@ -160,6 +217,10 @@ class ForwardedCall implements CallSink, Unsubscribable {
     this.waiting?.unsubscribe();
     this.waiting = null;
     this.cancelOnBackend();
+    // the gate hears once how the call ended: its slot or its place in the queue is free for the next
+    const gate = this.gate;
+    this.gate = null;
+    gate?.leave(this, this.verdict, this.failure);
     if (this.ended) return;
     this.ended = true;
     const { tool, backend, subject } = this.target;
@@ -175,7 +236,6 @@ class ForwardedCall implements CallSink, Unsubscribable {
     this.deps.emit(event);
     calls?.audit?.({ request: this.request, backend, subject, ...(tool === undefined ? {} : { tool }), ms, outcome: this.outcome, resultBytes: this.resultBytes });
   }
-
   private cancelOnBackend(): void {
     if (this.backendId === 0 || this.session === null) return;
     this.session.channel.cancel(this.backendId, this.request.method);
@@ -219,60 +279,5 @@ class ForwardedCall implements CallSink, Unsubscribable {
     this.outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
     this.sink.next({ message: callFailure(this.request.id, callError, this.target) });
     this.finish();
-  }
-
-  /** the slow path: a connected session within connectWaitMs (kicking the backoff once), then the send */
-  private waitForSession(): void {
-    const { backend, subject } = this.target;
-    // set before subscribing: a replayed state may send (or fail, ending the call) synchronously, and a resend
-    // starts a newer wait from inside this one
-    const wait = new Subscription();
-    this.waiting = wait;
-    wait.add(
-      this.deps.states$
-      .pipe(
-        take(1),
-        switchMap((states) => {
-          const current = states.get(backend);
-          const { connectWaitMs, timeoutMs } = current?.entry.settings ?? DEFAULT_SETTINGS;
-          this.timeoutMs = timeoutMs;
-          const unavailable = () =>
-            new CallError(
-              ErrorCode.BackendUnavailable,
-              backend,
-              subject,
-              `the backend is not connected and did not come back within ${connectWaitMs} ms${current?.error ? ` (last error: ${current.error})` : ''}`,
-            );
-          return this.deps.states$.pipe(
-            map((latest) => latest.get(backend)),
-            tap((state) => {
-              if (!state) throw new CallError(ErrorCode.BackendRemoved, backend, subject, 'the backend was removed from the config while the call waited', 'call relay_get_status to see the backends now configured');
-              if ((state.phase !== 'connected' || state.session === this.deadSession) && !this.kicked) {
-                this.kicked = true;
-                this.deps.kick(backend);
-              }
-            }),
-            filter((state) => state?.phase === 'connected' && state.session !== null && state.session !== this.deadSession),
-            map((state) => ({ session: state?.session as BackendSession, timeoutMs: state?.entry.settings.timeoutMs ?? timeoutMs })),
-            take(1),
-            timeout({ first: connectWaitMs, with: () => throwError(() => unavailable()) }),
-          );
-        }),
-      )
-      .subscribe({
-        next: ({ session, timeoutMs }) => {
-          if (this.sendOn(session, timeoutMs)) return;
-          // never written means never seen: the only case where sending again is safe, and only once
-          this.deadSession = session;
-          this.kicked = false;
-          if (this.resent) this.fail(new NotWrittenError(backend));
-          else {
-            this.resent = true;
-            this.waitForSession();
-          }
-        },
-        error: (error: unknown) => this.fail(error),
-      }),
-    );
   }
 }

@@ -82,15 +82,16 @@ describe('a backend killed and restarted', () => {
     expect(textOf(await relay.client.callTool({ name: 'proc_echo', arguments: { kicked: true } }))).toBe('proc_echo:{"kicked":true}');
   });
 
-  it('fails a call with a clear error when the backend stays down past connectWaitMs', async () => {
+  it('fails a call with a clear error naming queue.maxWaitMs when the backend stays down past it', async () => {
     const port = await freePort();
     const child = await backendProcess(port, 'proc_echo');
-    const relay = await relayOver([{ name: 'proc', url: `ws://127.0.0.1:${port}`, extra: '    connectWaitMs: 500\n' }]);
+    // a breaker that stays closed: this test is about the queue's bound (breaker.test.ts is about the breaker)
+    const relay = await relayOver([{ name: 'proc', url: `ws://127.0.0.1:${port}`, extra: '    queue: { maxWaitMs: 500 }\n    circuitBreaker: { failureThreshold: 1000 }\n' }]);
     await relay.client.listTools();
     child.kill('SIGKILL');
     await eventually(async () => expect((await status(relay.client)).servers[0]?.health).toBe('failed'));
     await expect(relay.client.callTool({ name: 'proc_echo', arguments: {} })).rejects.toThrow(
-      /backend 'proc', tool 'proc_echo': the backend is not connected and did not come back within 500 ms \(last error: .*\)\. To fix: call relay_get_status/,
+      /backend 'proc', tool 'proc_echo': the call waited 500 ms in the backend's queue \(queue\.maxWaitMs 500\) and was never sent, because the backend is not connected \(last error: .*\)\. To fix: retry later, or raise queue\.maxWaitMs/,
     );
   });
 });

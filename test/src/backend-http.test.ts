@@ -38,6 +38,7 @@ function entryFor(url: string, settings: Partial<BackendEntry['settings']> = {})
     name: 'web',
     transport: 'http',
     url,
+    replicas: [],
     command: null,
     prefix: '',
     toolFilter: { include: [], exclude: [] },

@@ -22,6 +22,7 @@ function stdioEntry(command: Partial<StdioCommand> = {}, maxMessageBytes = DEFAU
     name: 'local',
     transport: 'stdio',
     url: `stdio:${[full.command, ...full.args].join(' ')}`,
+    replicas: [],
     command: full,
     prefix: '',
     toolFilter: { include: [], exclude: [] },

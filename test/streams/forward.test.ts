@@ -1,4 +1,4 @@
-import { map, NEVER, shareReplay, type Observable } from 'rxjs';
+import { map, NEVER, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { BackendStates } from '../../streams/backend/backends.js';
 import type { BackendState } from '../../streams/backend/backend-state.js';
@@ -8,9 +8,9 @@ import { ConnectionClosedError } from '../../streams/core/errors.js';
 import type { RelayEvent } from '../../streams/catalogue/events.js';
 import type { JsonRpcRequest } from '../../streams/core/jsonrpc.js';
 import { RpcChannel } from '../../streams/rpc/rpc-channel.js';
-import { connectedState, entry, frame, scheduler, scriptedLink, session, states, type Frame } from './helpers.js';
+import { connectedState, entry, frame, gatedStates, scheduler, scriptedLink, session, states, type Frame } from './helpers.js';
 
-const alpha = entry('alpha', { settings: { timeoutMs: 100, connectWaitMs: 50 } });
+const alpha = entry('alpha', { settings: { timeoutMs: 100, connectWaitMs: 50, queue: { maxLength: 10, maxWaitMs: 50 } } });
 
 const request: JsonRpcRequest = {
   jsonrpc: '2.0',
@@ -30,14 +30,13 @@ function liveSession(frames$: Observable<string>, accept?: (frame: Frame) => boo
 
 const failedState = (error: string): BackendState => ({ ...connectedState(alpha, []), phase: 'failed', error });
 
-/** states$ as relay.ts shares it: every subscriber gets the current map at once. */
-const replayed = (states$: Observable<BackendStates>) => states$.pipe(shareReplay({ bufferSize: 1, refCount: false }));
-
 function deps(states$: Observable<BackendStates>, overrides: Partial<CallDeps> = {}) {
   const kicked: string[] = [];
   const events: RelayEvent[] = [];
+  const gated = gatedStates(states$);
   const callDeps: CallDeps = {
-    states$: replayed(states$),
+    states$: gated.states$,
+    currentStates: gated.current,
     kick: (name) => kicked.push(name),
     cancelled$: () => NEVER,
     now: () => 0,
@@ -118,19 +117,19 @@ describe('forwardToolCall', () => {
     });
   });
 
-  it('waits connectWaitMs for a disconnected backend, kicking its reconnect, then answers -32051 with the last error', () => {
+  it('waits queue.maxWaitMs for a disconnected backend, kicking its reconnect, then answers -32060 naming the bound and the last error', () => {
     let kicked: string[] = [];
     scheduler().run(({ hot, expectObservable }) => {
       const setup = deps(hot('s', { s: states(failedState('connect ECONNREFUSED 127.0.0.1:9')) }));
       kicked = setup.kicked;
       expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', setup.callDeps))).toBe('50ms (e|)', {
-        e: callError(-32051, /^backend 'alpha', tool 'echo': the backend is not connected and did not come back within 50 ms \(last error: connect ECONNREFUSED 127\.0\.0\.1:9\)/),
+        e: callError(-32060, /^backend 'alpha', tool 'echo': the call waited 50 ms in the backend's queue \(queue\.maxWaitMs 50\) and was never sent, because the backend is not connected \(last error: connect ECONNREFUSED 127\.0\.0\.1:9\)/),
       });
     });
     expect(kicked).toEqual(['alpha']);
   });
 
-  it('sends the call as soon as the backend reconnects within connectWaitMs', () => {
+  it('sends the call as soon as the backend reconnects within queue.maxWaitMs', () => {
     let sent: Frame[] = [];
     scheduler().run(({ hot, expectObservable }) => {
       const backend = liveSession(hot('30ms r', { r: frame({ id: 1, result: { ok: 1 } }) }));
@@ -226,11 +225,11 @@ describe('forwardToolCall', () => {
     expect(third).toEqual([]);
   });
 
-  it('gives up on an unwritten call when no new session comes within connectWaitMs', () => {
+  it('gives up on an unwritten call when no new session comes within queue.maxWaitMs', () => {
     scheduler().run(({ hot, expectObservable }) => {
       const closed = liveSession(hot('-'), () => false);
       const { callDeps } = deps(hot('s', { s: states(closed.state) }));
-      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('50ms (e|)', { e: callError(-32051, /did not come back within 50 ms/) });
+      expectObservable(messages(forwardToolCall(request, 'alpha', 'echo', callDeps))).toBe('50ms (e|)', { e: callError(-32060, /waited 50 ms in the backend's queue/) });
     });
   });
 

@@ -1,9 +1,11 @@
 /** Shared fakes for the marble tests: a TestScheduler wired to vitest, config entries, backend states, fake links. */
-import { asyncScheduler, NEVER, Subject, concat, defer, of, type Observable } from 'rxjs';
+import { asyncScheduler, NEVER, Subject, concat, defer, of, shareReplay, tap, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { expect } from 'vitest';
 import { initialBackendState, type BackendState } from '../../streams/backend/backend-state.js';
 import type { BackendSession } from '../../streams/backend/connection.js';
+import type { BackendStates } from '../../streams/backend/backends.js';
+import { gateStates } from '../../streams/backend/gate/gate-states.js';
 import type { BackendLink, Frame as LinkFrame, UndecodedFrame } from '../../streams/rpc/link.js';
 import type { ClientLine } from '../../streams/session/client-output.js';
 import { RpcChannel } from '../../streams/rpc/rpc-channel.js';
@@ -19,6 +21,7 @@ export function entry(name: string, overrides: Partial<Omit<BackendEntry, 'setti
     name,
     transport: 'ws',
     url: `ws://${name}.test/mcp`,
+    replicas: [],
     command: null,
     prefix: '',
     toolFilter: { include: [], exclude: [] },
@@ -48,6 +51,21 @@ export function connectedState(backendEntry: BackendEntry, tools: readonly unkno
 }
 
 export const states = (...list: BackendState[]): Map<string, BackendState> => new Map(list.map((state) => [state.entry.name, state]));
+
+/**
+ * Hand-made states as the hub runs them: through the gates (breaker, queue, slots), subscribed at once, the latest
+ * kept for the per-call path's currentStates. Call inside TestScheduler.run: the gates' timers run on virtual time.
+ */
+export function gatedStates(states$: Observable<BackendStates>): { states$: Observable<BackendStates>; current: () => BackendStates | undefined } {
+  let latest: BackendStates | undefined;
+  const gated$ = states$.pipe(
+    gateStates({ scheduler: asyncScheduler }),
+    tap((now) => (latest = now)),
+    shareReplay({ bufferSize: 1, refCount: false }),
+  );
+  gated$.subscribe();
+  return { states$: gated$, current: () => latest };
+}
 
 export type Frame = Record<string, unknown>;
 

@@ -15,6 +15,7 @@ describe('parseConfig', () => {
             name: 'alpha',
             transport: 'ws',
             url: 'ws://alpha.test/mcp',
+            replicas: [],
             command: null,
             prefix: '',
             toolFilter: { include: [], exclude: [] },
@@ -30,12 +31,16 @@ describe('parseConfig', () => {
               pongTimeoutMs: 10_000,
               backoff: { initialMs: 5_000, maxMs: 300_000 },
               maxMessageBytes: 33_554_432,
+              circuitBreaker: { failureThreshold: 5, cooldownMs: 30_000 },
+              queue: { maxLength: 1_000, maxWaitMs: 10_000 },
+              maxInFlight: 256,
             },
           },
         ],
         listen: [],
         http: { allowedOrigins: null, sessionIdleMs: 1_800_000, resumeBufferEvents: 1_000 }, websocket: { pingIntervalMs: 30_000, pongTimeoutMs: 10_000 },
         startupGraceMs: 5_000,
+        shutdownGraceMs: 10_000,
         maxClientMessageBytes: 9_000_000,
         management: { allowChanges: true },
         auth: null,
@@ -65,7 +70,7 @@ describe('parseConfig', () => {
       ['backends: (null)', 'backends:\n'],
       ['an empty list', 'backends: []\n'],
     ])('reads %s as no backends with the relay defaults', (_what, text) => {
-      expect(parsed(text)).toEqual({ backends: [], listen: [], http: { allowedOrigins: null, sessionIdleMs: 1_800_000, resumeBufferEvents: 1_000 }, websocket: { pingIntervalMs: 30_000, pongTimeoutMs: 10_000 }, startupGraceMs: 5_000, maxClientMessageBytes: 9_000_000, management: { allowChanges: true }, auth: null, limits: DEFAULT_LIMITS, tls: null, audit: null });
+      expect(parsed(text)).toEqual({ backends: [], listen: [], http: { allowedOrigins: null, sessionIdleMs: 1_800_000, resumeBufferEvents: 1_000 }, websocket: { pingIntervalMs: 30_000, pongTimeoutMs: 10_000 }, startupGraceMs: 5_000, shutdownGraceMs: 10_000, maxClientMessageBytes: 9_000_000, management: { allowChanges: true }, auth: null, limits: DEFAULT_LIMITS, tls: null, audit: null });
     });
 
     it('reads listeners and the HTTP front settings', () => {
@@ -104,6 +109,8 @@ describe('parseConfig', () => {
           '  pingIntervalMs: 5000',
           '  backoff:',
           '    initialMs: 1000',
+          '  circuitBreaker: { failureThreshold: 3 }',
+          '  queue: { maxLength: 50 }',
           'backends:',
           '  - name: alpha',
           '    url: ws://alpha.test',
@@ -113,6 +120,9 @@ describe('parseConfig', () => {
           '    backoff:',
           '      maxMs: 20000',
           '    maxMessageBytes: 1024',
+          '    circuitBreaker: { cooldownMs: 5000 }',
+          '    queue: { maxWaitMs: 2000 }',
+          '    maxInFlight: 8',
         ),
       );
       expect(config.backends.map((backend) => backend.settings)).toEqual([
@@ -123,6 +133,9 @@ describe('parseConfig', () => {
           pongTimeoutMs: 10_000,
           backoff: { initialMs: 1_000, maxMs: 300_000 },
           maxMessageBytes: 33_554_432,
+          circuitBreaker: { failureThreshold: 3, cooldownMs: 30_000 },
+          queue: { maxLength: 50, maxWaitMs: 10_000 },
+          maxInFlight: 256,
         },
         {
           timeoutMs: 120_000,
@@ -131,6 +144,9 @@ describe('parseConfig', () => {
           pongTimeoutMs: 10_000,
           backoff: { initialMs: 1_000, maxMs: 20_000 },
           maxMessageBytes: 1024,
+          circuitBreaker: { failureThreshold: 3, cooldownMs: 5_000 },
+          queue: { maxLength: 50, maxWaitMs: 2_000 },
+          maxInFlight: 8,
         },
       ]);
     });
