@@ -17,11 +17,12 @@ export class ConfigEditError extends Error {
   }
 }
 
-async function readOrEmpty(file: string): Promise<string> {
+/** the file's text; null when it does not exist */
+async function readIfThere(file: string): Promise<string | null> {
   try {
     return await readFile(file, 'utf8');
   } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
 }
@@ -29,7 +30,8 @@ async function readOrEmpty(file: string): Promise<string> {
 function applyEdit(text: string, edit: ConfigEdit, file: string): string {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new ConfigEditError(file, `the file is not valid YAML now (${doc.errors[0]?.message.split('\n')[0]}); fix it by hand first`);
-  if (doc.contents === null) doc.contents = doc.createNode({}) as unknown as typeof doc.contents;
+  // an editor's truncate-then-write leaves the file empty for a moment: an edit built on that would drop every backend
+  if (doc.contents === null) throw new ConfigEditError(file, 'the file is empty right now (an editor may be saving it); try again in a moment, or write `backends: []` to start from none');
   if (!isMap(doc.contents)) throw new ConfigEditError(file, 'the top level is not a mapping');
   let backends = doc.get('backends');
   if (!isSeq(backends)) {
@@ -64,12 +66,29 @@ async function writeAtomically(file: string, text: string): Promise<void> {
  * Edits run one after another. The new text is validated before it is written, and handed to `push`
  * so the config stream has it at once; the watcher's later read of the same text is not a second reload.
  */
-export function createConfigWriter(file: string, env: Env, push: (input: ConfigInput) => void): (edit: ConfigEdit) => Observable<void> {
+/** how often an edit is redone on a file that changed under it (a hand edit at the same moment) before it gives up */
+const EDIT_ATTEMPTS = 3;
+
+export interface ConfigWriterOptions {
+  /** whether backends.yaml was loaded once: then a missing file is an editor's save in progress, not a fresh start */
+  loadedOnce?: () => boolean;
+}
+
+export function createConfigWriter(file: string, env: Env, push: (input: ConfigInput) => void, options: ConfigWriterOptions = {}): (edit: ConfigEdit) => Observable<void> {
   let queue: Promise<unknown> = Promise.resolve();
-  const run = async (edit: ConfigEdit): Promise<void> => {
-    const text = applyEdit(await readOrEmpty(file), edit, file);
+  const run = async (edit: ConfigEdit, attempt = 1): Promise<void> => {
+    const before = await readIfThere(file);
+    if (before === null && options.loadedOnce?.() === true) {
+      throw new ConfigEditError(file, 'the file is missing right now (deleted, or an editor is saving it); try again in a moment');
+    }
+    const text = before === null ? applyEdit('backends: []\n', edit, file) : applyEdit(before, edit, file);
     const checked = parseConfig(text, file, env);
     if (checked instanceof ConfigError) throw new ConfigEditError(file, `the result would be invalid: ${checked.message}`);
+    // a hand edit that landed since the read is not overwritten: the edit is made again on the new text
+    if ((await readIfThere(file)) !== before) {
+      if (attempt >= EDIT_ATTEMPTS) throw new ConfigEditError(file, `it changed on disk ${EDIT_ATTEMPTS} times while this edit was being made; try again`);
+      return run(edit, attempt + 1);
+    }
     await writeAtomically(file, text);
     push({ kind: 'text', text });
   };

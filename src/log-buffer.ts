@@ -25,9 +25,9 @@ export interface LogBuffer {
 
 /**
  * @param format the event's line, or null when it must go through `fallback` (which appends)
- * @param write takes the bytes and owns them
+ * @param write takes the bytes (of `lines` whole lines) and owns them
  */
-export function createLogBuffer(format: (time: number, event: RelayEvent) => string | null, fallback: (event: RelayEvent) => void, write: (bytes: Buffer) => void): LogBuffer {
+export function createLogBuffer(format: (time: number, event: RelayEvent) => string | null, fallback: (event: RelayEvent) => void, write: (bytes: Buffer, lines: number) => void): LogBuffer {
   // lines built and not yet written, and their length in UTF-16 units: a batch goes out once it reaches BATCH_BYTES
   let lines: string[] = [];
   let length = 0;
@@ -39,9 +39,10 @@ export function createLogBuffer(format: (time: number, event: RelayEvent) => str
   const writeOut = () => {
     if (lines.length === 0) return;
     const text = lines.join('');
+    const count = lines.length;
     lines = [];
     length = 0;
-    write(Buffer.from(text));
+    write(Buffer.from(text), count);
   };
   const append = (line: string) => {
     lines.push(line);

@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { RelayEvent } from '../streams/catalogue/events.js';
 import { eventLine, LEVEL_VALUES } from './event-line.js';
-import { BATCH_BYTES, createLogBuffer } from './log-buffer.js';
+import { createLogBuffer } from './log-buffer.js';
+import { createLogSink } from './log-sink.js';
 
 export interface EventLog {
   logger: Logger;
@@ -36,10 +37,13 @@ export function createEventLog(env: Readonly<Record<string, string | undefined>>
   const target = openLogFile(env['LOG_FILE']);
   const wanted = (env['LOG_LEVEL'] || 'info').toLowerCase();
   const level = LEVELS.includes(wanted) ? wanted : 'info';
-  // sonic-boom writes asynchronously; appending each line as a string re-measured its whole buffer, so lines are
-  // gathered as bytes in the log buffer and handed over per 32 KiB, or after at most FLUSH_EVERY_MS
+  // lines are gathered as bytes in the log buffer and handed to the sink per 32 KiB, or after at most FLUSH_EVERY_MS;
+  // the sink never blocks and holds at most MAX_PENDING_BYTES for a slow reader (log-sink.ts)
   let closed = false;
-  const destination = pino.destination({ dest: target.fd, sync: false, contentMode: 'buffer', maxWrite: 2 * BATCH_BYTES });
+  const sink = createLogSink(target.fd, {
+    // plain strings and a number: eventLine always serializes these
+    droppedLine: (lines) => eventLine(LEVEL_VALUES.warn, Date.now(), process.pid, { event: 'log.dropped', lines, reason: 'the log was not read fast enough (a full pipe or disk); these lines were dropped so serving never waited' }) ?? '',
+  });
   const logger: Logger = pino(
     {
       level,
@@ -52,26 +56,19 @@ export function createEventLog(env: Readonly<Record<string, string | undefined>>
     (time, event) => eventLine(LEVEL_VALUES[event.level ?? 'info'], time, process.pid, event),
     // what cannot be serialized by hand goes through pino, which copes with cycles and BigInts
     ({ level: eventLevel = 'info', msg, ...fields }) => logger[eventLevel](fields, msg ?? fields.event),
-    // in buffer mode sonic-boom takes Buffers, though its types only say string; once closed, lines are dropped
-    (bytes) => {
-      if (!closed) destination.write(bytes as unknown as string);
+    // once closed, lines are dropped
+    (bytes, lines) => {
+      if (!closed) sink.write(bytes, lines);
     },
   );
   const emit = (event: RelayEvent) => {
     if (LEVEL_VALUES[event.level ?? 'info'] >= logger.levelVal) buffer.queue(Date.now(), event);
   };
-  const close = () =>
-    new Promise<void>((done) => {
-      buffer.flush();
-      if (closed) {
-        done();
-        return;
-      }
-      closed = true;
-      destination.once('close', () => done());
-      destination.once('error', () => done());
-      destination.end();
-    });
+  const close = () => {
+    buffer.flush();
+    closed = true;
+    return sink.end();
+  };
   if (target.problem) emit({ event: 'log.fallback', reason: target.problem, level: 'warn' });
   if (level !== wanted) emit({ event: 'log.fallback', reason: `LOG_LEVEL ${JSON.stringify(env['LOG_LEVEL'])} is not one of ${LEVELS.join(', ')}; using info`, level: 'warn' });
   return { logger, emit, close };

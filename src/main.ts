@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
  * mcp-relay entry: parse the CLI, start the hub on backends.yaml, serve the stdio client and the network listeners.
- * With stdio the only front, stdin's end is the exit; with listeners, SIGTERM or SIGINT is.
+ * With stdio the only front, stdin's end is the exit; with listeners, SIGTERM or SIGINT is. Either drains first:
+ * the calls in flight are answered (within shutdownGraceMs), then everything closes.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { merge, retry, Subject, timer, type Subscription } from 'rxjs';
+import { merge, race, retry, Subject, take, timer, type Subscription } from 'rxjs';
 import { isMissingFile, type ConfigInput } from '../streams/config/config.js';
 import type { ListenSpec } from '../streams/config/listen.js';
-import { EMPTY_CONFIG, type AuditSettings, type AuthSettings } from '../streams/config/schema.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, EMPTY_CONFIG, type AuditSettings, type AuthSettings } from '../streams/config/schema.js';
+import { ShuttingDownError } from '../streams/core/errors.js';
 import { canonicalJson } from '../streams/config/diff.js';
 import { openAudit, type AuditLog } from './audit.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -64,7 +66,8 @@ function main(): void {
     security.observe(event);
   };
   const written = new Subject<ConfigInput>();
-  const editConfig = createConfigWriter(file, process.env, (input) => written.next(input));
+  let loadedOnce = false;
+  const editConfig = createConfigWriter(file, process.env, (input) => written.next(input), { loadedOnce: () => loadedOnce });
   const now = () => performance.now();
   const subscriptions: Subscription[] = [];
 
@@ -130,6 +133,40 @@ function main(): void {
     setTimeout(() => process.exit(), EXIT_DEADLINE_MS).unref();
   };
 
+  let graceMs = DEFAULT_SHUTDOWN_GRACE_MS;
+  let draining = false;
+  /**
+   * SIGTERM, SIGINT, or stdin's end with no listener left: the relay drains. No new connection or call (listeners
+   * close their ports; a call is answered "shutting down"); the calls in flight get shutdownGraceMs to finish; what
+   * still runs then is answered with an error; then exit() closes the sessions (WebSocket 1001), backends and logs.
+   */
+  const shutdown = (reason: string) => {
+    if (draining || exiting) return;
+    draining = true;
+    hub.drain.start();
+    listeners.stopAccepting();
+    emit({ event: 'relay.draining', reason, calls_in_flight: hub.drain.inFlight, grace_ms: graceMs, level: 'info' });
+    subscriptions.push(
+      race(hub.drain.idle$, timer(graceMs))
+        .pipe(take(1))
+        .subscribe({
+          next: () => {
+            const abandoned = hub.drain.abortAll(new ShuttingDownError(true, graceMs));
+            if (abandoned > 0) emit({ event: 'relay.drain_timeout', abandoned, grace_ms: graceMs, level: 'warn' });
+            // the error answers go out in this turn's writes (stdout batches per microtask): exit on the next one
+            setImmediate(() => exit(reason));
+          },
+          error: () => exit(reason),
+        }),
+    );
+  };
+  /** a second signal, while draining or exiting: at once, with the signal's conventional code */
+  const onSignal = (signal: 'SIGTERM' | 'SIGINT') => {
+    if (!draining && !exiting) return shutdown(signal);
+    log.emit({ event: 'relay.stop', reason: `${signal} again: exiting at once`, level: 'warn' });
+    void Promise.race([log.close(), new Promise((done) => setTimeout(done, 100))]).then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+
   subscriptions.push(
     hub.run$
       .pipe(
@@ -150,6 +187,8 @@ function main(): void {
     hub.config$.subscribe({
       next: (state) => {
         const { config } = state;
+        if (state.outcome === 'loaded') loadedOnce = true;
+        graceMs = config.shutdownGraceMs;
         // certificate files are found next to backends.yaml, as the audit file is
         const tls = config.tls && { ...config.tls, cert: resolve(dirname(file), config.tls.cert), key: resolve(dirname(file), config.tls.key) };
         settings = { http: config.http, websocket: config.websocket, maxClientMessageBytes: config.maxClientMessageBytes, limits: config.limits, tls };
@@ -187,17 +226,20 @@ function main(): void {
         next: (output) => writeLine(output.line),
         error: (error: unknown) => log.emit({ event: 'relay.crash', error: describe(error), level: 'error' }),
         complete: () => {
+          // the stdio session ends once stdin has and its calls are answered
           if (listeners.count === 0) exit('stdin closed');
           else log.emit({ event: 'stdio.closed', action: 'serving the network listeners until SIGTERM', level: 'info' });
         },
       }),
     );
+    // stdin's end: the calls in flight are still answered, within shutdownGraceMs
+    process.stdin.once('end', () => (listeners.count === 0 ? shutdown('stdin closed') : undefined));
     // a client that vanished makes stdout throw EPIPE: that is the end of the stdio client, not a crash
     process.stdout.on('error', () => (listeners.count === 0 ? exit('stdout closed') : undefined));
   }
 
-  process.once('SIGTERM', () => exit('SIGTERM'));
-  process.once('SIGINT', () => exit('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   // the relay must never exit because of one bad message or backend: log it and keep serving
   process.on('uncaughtException', (error) => log.emit({ event: 'relay.uncaught', error: error.stack ?? String(error), level: 'error' }));
   process.on('unhandledRejection', (reason) => log.emit({ event: 'relay.uncaught', error: describe(reason), level: 'error' }));

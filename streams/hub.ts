@@ -47,6 +47,7 @@ import { Clients } from './session/clients.js';
 import { setBackendsLevel } from './session/requests/set-level.js';
 import type { ViewSnapshot } from './session/view.js';
 import { replayClientSetup } from './session/session-replay.js';
+import { Drain } from './session/drain.js';
 
 export interface HubDeps {
   file: string;
@@ -94,6 +95,8 @@ export interface Hub {
   openIsolated(entries$: Observable<readonly BackendEntry[]>, own: Pick<BackendsDeps, 'clientCapabilities' | 'kicks$' | 'restarts$' | 'inbound'>): Observable<BackendStates>;
   /** a client is gone: what the backends held for it alone (subscriptions, a log level) is released */
   clientLeft(record: ClientRecord): void;
+  /** every client's forwarded calls, for a graceful shutdown */
+  readonly drain: Drain;
   /** subscribe once, for the life of the process: backends, events, and the routing of backend messages */
   readonly run$: Observable<never>;
 }
@@ -282,6 +285,7 @@ export function createHub(deps: HubDeps): Hub {
     clients,
     management,
     serverInfo: { name: 'mcp-relay', version: deps.version },
+    drain: new Drain(),
     currentStates: () => latestView?.states,
     currentCatalogue: () => latestView?.catalogue,
     maxClientMessageBytes: () => limit,

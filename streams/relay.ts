@@ -26,6 +26,7 @@ export function stdioSession(hub: Hub, deps: Pick<RelayDeps, 'lines$' | 'clientI
     emit: deps.emit,
     now: deps.now,
     wallClock: deps.wallClock ?? (() => 0),
+    answerAfterInput: true,
   });
 }
 

@@ -47,6 +47,8 @@ export interface SessionDeps {
   idSeed?: number;
   /** set when an audit log is kept: each forwarded call, once it is over */
   audit?: CallTracker['audit'];
+  /** the input's end is not the client's (stdin closed, stdout still read): the calls in flight are answered first */
+  answerAfterInput?: boolean;
 }
 
 /** One message for the client, serialized, with what a front needs to know to route it. */
@@ -162,7 +164,9 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       client: record,
       clients: hub.clients,
       calls,
-      endWithInput: true,
+      drain: hub.drain,
+      // a stdio client that closed stdin still reads stdout: its calls in flight are answered (main.ts bounds the wait)
+      endWithInput: deps.answerAfterInput !== true,
       onListed: (kind, key) => announced.set(kind, key),
       onInitialize: (request) => {
         const params = request.params ?? {};

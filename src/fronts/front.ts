@@ -51,7 +51,12 @@ export interface RunningFront {
   recheck(): void;
   /** ends every session (their calls cancelled) and stops listening */
   close(reason: string): Promise<void>;
+  /** a graceful shutdown began: no new connection (the port closes; a kept-alive one hears 503), sessions go on */
+  stopAccepting(): void;
 }
+
+/** what a load balancer or client hears while the relay drains: try again elsewhere, or here after the restart */
+export const DRAINING_RETRY_AFTER_S = 5;
 
 /** A port in use (or a host that is not this machine's) is a clear error, never a crash. */
 export class ListenError extends Error {

@@ -13,7 +13,7 @@ import { session } from '../../streams/session.js';
 import type { ClientMessage } from '../../streams/session/in-flight.js';
 import type { Principal } from '../../streams/access/access.js';
 import { metadataPaths, protectedResourceMetadata } from '../auth/resource-metadata.js';
-import { allowedOrigins, boundUrl, checkExposure, listenOn, newAdmission, originAllowed, remoteOf, sessionDeps, type FrontContext, type RunningFront } from './front.js';
+import { allowedOrigins, boundUrl, DRAINING_RETRY_AFTER_S, checkExposure, listenOn, newAdmission, originAllowed, remoteOf, sessionDeps, type FrontContext, type RunningFront } from './front.js';
 import type { Grant } from '../auth/authenticator.js';
 import { authenticateRequest, takeSeat } from './gate.js';
 import { HttpSession } from './http-session.js';
@@ -130,6 +130,7 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
       case 'POST':
         return post(request, response, settings.maxClientMessageBytes, principal, authenticated.grant);
       case 'GET':
+        if (context.hub.drain.draining) return reject(response, 503, ErrorCode.ShuttingDown, 'Service Unavailable: mcp-relay is shutting down; reconnect shortly', null, { 'retry-after': String(DRAINING_RETRY_AFTER_S) });
         return get(request, response, principal);
       case 'DELETE': {
         const owned = known(request, response, principal);
@@ -181,6 +182,10 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     if (Array.isArray(value)) return reject(response, 400, ErrorCode.InvalidRequest, 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 and later); send one message per POST');
     const message = classify(value, body) as ClientMessage;
     if (message.kind === 'invalid') return reject(response, 400, ErrorCode.InvalidRequest, `Invalid Request: ${message.reason}`, message.id);
+    // draining: what completes a call in flight (an answer to a backend's request, a cancel) still comes in; no new request
+    if (message.kind === 'request' && context.hub.drain.draining) {
+      return reject(response, 503, ErrorCode.ShuttingDown, 'Service Unavailable: mcp-relay is shutting down and takes no new requests; retry shortly (another replica, or this one once restarted)', message.message.id, { 'retry-after': String(DRAINING_RETRY_AFTER_S) });
+    }
     if (message.kind === 'request' && message.message.method === 'initialize') return initialize(request, response, message, accept, principal, grant);
     const owned = known(request, response, principal, message.kind === 'request' ? message.message.id : null);
     if (!owned) return;
@@ -257,6 +262,9 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
         context.emit({ event: 'client.revoked', front: 'http', session: owned.session.id, principal: owned.principal.name, level: 'warn' });
         endSession(owned.session, 'its token was revoked or its access changed');
       }
+    },
+    stopAccepting: () => {
+      server.close();
     },
     close: (reason) =>
       new Promise<void>((resolve) => {

@@ -16,7 +16,7 @@ import { parseMessage, type ClientLine } from '../../streams/core/jsonrpc.js';
 import { session } from '../../streams/session.js';
 import type { ClientMessage } from '../../streams/session/in-flight.js';
 import { tcpOf, turnBatching } from '../turn-batching.js';
-import { allowedOrigins, boundUrl, checkExposure, listenOn, originAllowed, remoteOf, sessionDeps, type FrontContext, type RunningFront } from './front.js';
+import { allowedOrigins, boundUrl, DRAINING_RETRY_AFTER_S, checkExposure, listenOn, originAllowed, remoteOf, sessionDeps, type FrontContext, type RunningFront } from './front.js';
 import type { Grant } from '../auth/authenticator.js';
 import { authenticateRequest, takeSeat } from './gate.js';
 import type { Seat } from './principals.js';
@@ -94,6 +94,7 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
   let port = spec.port;
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (context.hub.drain.draining) return refuse(socket, 503, 'mcp-relay is shutting down; reconnect shortly', { 'retry-after': String(DRAINING_RETRY_AFTER_S) });
     const path = new URL(request.url ?? '/', 'http://relay').pathname;
     if (path !== spec.path) return refuse(socket, 404, `no MCP endpoint at ${path}: this relay's WebSocket endpoint is ${spec.path}`);
     const origin = request.headers.origin;
@@ -198,6 +199,9 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
         context.emit({ event: 'client.revoked', front: 'ws', principal: connection.principal.name, level: 'warn' });
         socket.close(POLICY_VIOLATION, 'token revoked or its access changed: reconnect');
       }
+    },
+    stopAccepting: () => {
+      server.close();
     },
     close: (reason) =>
       new Promise<void>((resolve) => {

@@ -2,11 +2,12 @@
  * The changing set of backends: config entries in, one map of states out. A backend that stays in the
  * config keeps its connection; a changed entry restarts only that backend; a removed one is closed and purged.
  */
-import { asyncScheduler, filter, from, map, merge, mergeMap, pairwise, scan, share, startWith, takeUntil, tap, type Observable } from 'rxjs';
+import { asyncScheduler, combineLatest, filter, from, map, merge, mergeMap, pairwise, scan, share, startWith, takeUntil, tap, type Observable } from 'rxjs';
 import { initialBackendState, reduceBackendState, type BackendState } from './backend-state.js';
 import { backendLife$, type BackendInbound, type ConnectionDeps } from './connection.js';
 import type { GateDeps } from './gate/backend-gate.js';
 import { gateStates } from './gate/gate-states.js';
+import { instanceEntry, mergeInstances } from './replicas.js';
 import { diffBackends, type BackendDiff } from '../config/diff.js';
 import type { BackendEntry } from '../config/schema.js';
 
@@ -48,11 +49,21 @@ export function backendStates$(entries$: Observable<readonly BackendEntry[]>, de
               kick$: deps.kicks$.pipe(filter((name) => name === entry.name)),
               restart$: deps.restarts$.pipe(filter((name) => name === entry.name)),
             };
-            return backendLife$(entry, deps, signals).pipe(
-              tap((event) => (event.type === 'inbound' ? deps.inbound?.(event.inbound) : undefined)),
-              filter((event) => event.type !== 'inbound'),
-              scan(reduceBackendState, initial),
-              startWith(initial),
+            const life$ = (at: BackendEntry): Observable<BackendState> => {
+              const first = initialBackendState(at, generation);
+              return backendLife$(at, deps, signals).pipe(
+                tap((event) => (event.type === 'inbound' ? deps.inbound?.(event.inbound) : undefined)),
+                filter((event) => event.type !== 'inbound'),
+                scan(reduceBackendState, first),
+                startWith(first),
+              );
+            };
+            // a replicated backend: each instance lives on its own, and the backend's state merges theirs
+            const state$ =
+              entry.replicas.length === 0
+                ? life$(entry)
+                : combineLatest(entry.replicas.map((url) => life$(instanceEntry(entry, url)))).pipe(scan(mergeInstances, initial), startWith(initial));
+            return state$.pipe(
               map((state): StateChange => ({ name: entry.name, generation, state })),
               takeUntil(diffs$.pipe(filter((next) => touches(next, entry.name)))),
             );

@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import type { BackendStates } from '../backend/backends.js';
 import type { EmitEvent } from '../catalogue/events.js';
 import type { JsonRpcRequest } from '../core/jsonrpc.js';
+import type { Drain } from './drain.js';
 
 export interface CallDeps {
   states$: Observable<BackendStates>;
@@ -15,6 +16,8 @@ export interface CallDeps {
   emit: EmitEvent;
   /** the client's calls in flight per backend: its status, and where a backend's request during a call goes */
   calls?: CallTracker;
+  /** every client's calls together, for a graceful shutdown: draining, a new call is refused */
+  drain?: Drain;
 }
 
 export interface CallTracker {

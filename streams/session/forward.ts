@@ -4,7 +4,8 @@ import type { BackendState } from '../backend/backend-state.js';
 import type { BackendSession } from '../backend/connection.js';
 import type { BackendGate, GateWaiter, Verdict } from '../backend/gate/backend-gate.js';
 import { DEFAULT_SETTINGS, type BackendSettings } from '../config/schema.js';
-import { BackendRemovedError, NotWrittenError } from '../core/errors.js';
+import { BackendRemovedError, NotWrittenError, ShuttingDownError } from '../core/errors.js';
+import type { Abortable } from './drain.js';
 import { callFailure, malformedResultError, toCallError } from './call-errors.js';
 import type { RelayEvent } from '../catalogue/events.js';
 import { ErrorCode, isObjectRecord, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
@@ -74,7 +75,7 @@ export const startToolCall = (request: JsonRpcRequest, backend: string, tool: st
  * bounded queue (kicking the backoff once) and goes when the backend is back or a slot frees. A request never
  * written is sent again once, on another session: the only case where that is safe.
  */
-class ForwardedCall implements CallSink, Unsubscribable, GateWaiter {
+class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
   private readonly started: number;
   private outcome: Outcome = 'cancelled';
   private resultBytes = 0;
@@ -102,6 +103,10 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter {
   ) {
     this.started = deps.now();
     deps.calls?.started(target.backend, request.id);
+    if (deps.drain !== undefined && !deps.drain.enter(this)) {
+      this.fail(new ShuttingDownError(false, 0));
+      return;
+    }
     const states = deps.currentStates?.();
     if (states !== undefined) {
       this.enter(states.get(target.backend));
@@ -212,6 +217,11 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter {
     this.fail(error);
   }
 
+  /** the relay's shutdown grace ran out: the client hears an error, the backend a cancellation */
+  abort(error: Error): void {
+    if (!this.ended) this.fail(error);
+  }
+
   /** teardown: whatever ended the call (answer, failure, client cancel), nothing of it is left running */
   unsubscribe(): void {
     this.waiting?.unsubscribe();
@@ -223,6 +233,7 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter {
     gate?.leave(this, this.verdict, this.failure);
     if (this.ended) return;
     this.ended = true;
+    this.deps.drain?.leave(this);
     const { tool, backend, subject } = this.target;
     const { calls } = this.deps;
     calls?.ended(backend, this.request.id);
