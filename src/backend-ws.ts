@@ -42,8 +42,9 @@ function linkFor(socket: WebSocket, entry: BackendEntry, state: OpenLinkState): 
   const beforeSend = turnBatching(tcpOf(socket));
   socket.on('error', (error) => (lastError = error));
   const frames$ = new Observable<Frame>((subscriber) => {
-    const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
-      if (isBinary) return;
+    // a binary frame is read as the UTF-8 text it carries: some servers send JSON that way, and dropping it left the
+    // call it answered waiting for its timeout (text that is not JSON-RPC is a protocol error the channel reports)
+    const onMessage = (data: WebSocket.RawData) => {
       // binaryType is the default, nodebuffer: a Buffer, never copied here
       const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       subscriber.next(bytes.length >= UNDECODED_FRAME_BYTES ? undecoded(bytes) : bytes.toString());

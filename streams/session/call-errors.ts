@@ -1,7 +1,7 @@
 /** How a forwarded call's failure reaches the client: a JSON-RPC error naming backend, subject, what happened and what to do. */
 import { TimeoutError } from 'rxjs';
 import { BackendRemovedError, CallError, CircuitOpenError, errorMessage, OutcomeUnknownError, QueueBoundError, ShuttingDownError } from '../core/errors.js';
-import { ErrorCode, failure, type JsonRpcFailure, type JsonRpcId } from '../core/jsonrpc.js';
+import { ErrorCode, failure, isObjectRecord, type JsonRpcFailure, type JsonRpcId } from '../core/jsonrpc.js';
 
 /** the answer itself: `data` says which backend and which tool (or subject), and the reason alone */
 export const callFailure = (id: JsonRpcId, error: CallError, target: { backend: string; subject: string; tool?: string }): JsonRpcFailure =>
@@ -11,6 +11,15 @@ export const callFailure = (id: JsonRpcId, error: CallError, target: { backend: 
 export function malformedResultError(backend: string, subject: string, method: string, result: unknown): CallError {
   const got = result === null ? 'null' : Array.isArray(result) ? 'an array' : typeof result;
   return new CallError(ErrorCode.BackendProtocolError, backend, subject, `the backend answered ${method} with a result that is ${got}, not an object`, "report it to the backend's owner; relay_get_status shows the backend's health");
+}
+
+/** a JSON-RPC error object: an integer code and a string message */
+export const isValidError = (error: unknown): boolean => isObjectRecord(error) && Number.isInteger(error['code']) && typeof error['message'] === 'string';
+
+/** an error object a client would not accept (no code, say): the backend's own words kept, the answer made valid */
+export function malformedErrorError(backend: string, subject: string, method: string, error: unknown): CallError {
+  const said = isObjectRecord(error) && typeof error['message'] === 'string' ? `; its message: ${JSON.stringify(error['message'].slice(0, 500))}` : '';
+  return new CallError(ErrorCode.BackendProtocolError, backend, subject, `the backend answered ${method} with an error that is not a JSON-RPC error object (it needs an integer code and a string message)${said}`, "report it to the backend's owner; relay_get_status shows the backend's health");
 }
 
 export function toCallError(error: unknown, backend: string, subject: string, timeoutMs: number): CallError {

@@ -4,9 +4,9 @@ import type { BackendState } from '../backend/backend-state.js';
 import type { BackendSession } from '../backend/connection.js';
 import type { BackendGate, GateWaiter, Verdict } from '../backend/gate/backend-gate.js';
 import { DEFAULT_SETTINGS, type BackendSettings } from '../config/schema.js';
-import { BackendRemovedError, NotWrittenError, ShuttingDownError } from '../core/errors.js';
+import { BackendRemovedError, ConnectionClosedError, NotWrittenError, OutcomeUnknownError, ShuttingDownError } from '../core/errors.js';
 import type { Abortable } from './drain.js';
-import { callFailure, malformedResultError, toCallError } from './call-errors.js';
+import { callFailure, isValidError, malformedErrorError, malformedResultError, toCallError } from './call-errors.js';
 import type { RelayEvent } from '../catalogue/events.js';
 import { ErrorCode, isObjectRecord, notification, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
 import type { Outgoing } from './client-output.js';
@@ -212,8 +212,11 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
       this.notWritten(this.session);
       return;
     }
-    this.verdict = 'failed';
-    this.failure = error.message;
+    // the breaker counts a dropped connection once, from the backend's state: the calls it took with it add nothing
+    if (!(error instanceof OutcomeUnknownError || error instanceof ConnectionClosedError)) {
+      this.verdict = 'failed';
+      this.failure = error.message;
+    }
     this.fail(error);
   }
 
@@ -268,6 +271,7 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
     }
     const response = event.response;
     if ('result' in response && !isObjectRecord(response.result)) return this.malformed(response.result);
+    if ('error' in response && !isValidError(response.error)) return this.malformedError(response.error);
     this.outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
     this.resultBytes = typeof event.frame === 'string' ? event.frame.length : 0;
     const line = event.frame === undefined || typeof response.id !== 'number' ? null : spliceResponseId(event.frame, response.id, request.id);
@@ -280,6 +284,14 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
     const { backend, subject, tool } = this.target;
     this.outcome = 'error';
     const message = callFailure(this.request.id, malformedResultError(backend, subject, this.request.method, result), this.target);
+    return tool === undefined ? { message, backend } : { message, backend, tool };
+  }
+
+  /** an error without an integer code or a string message is no JSON-RPC error: a client would drop it and hang */
+  private malformedError(error: unknown): Outgoing {
+    const { backend, subject, tool } = this.target;
+    this.outcome = 'error';
+    const message = callFailure(this.request.id, malformedErrorError(backend, subject, this.request.method, error), this.target);
     return tool === undefined ? { message, backend } : { message, backend, tool };
   }
 

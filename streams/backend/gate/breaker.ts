@@ -69,10 +69,11 @@ export class Breaker {
 
   /** the backend answered (or handshook): a probe's success closes the breaker */
   success(): BreakerTransition {
+    // only the probe decides, so a breaker never closes behind a cooldown (and its count stays what opened it)
+    if (this.phase === 'open') return null;
     const failures = this.failures;
     this.failures = 0;
     if (this.phase === 'closed') return null;
-    if (this.phase === 'open') return null; // only the probe decides, so a breaker never closes behind a cooldown
     this.phase = 'closed';
     return { to: 'closed', failures };
   }
