@@ -51,11 +51,18 @@ function applyEdit(text: string, edit: ConfigEdit, file: string): string {
 
 let temporaries = 0;
 
-async function writeAtomically(file: string, text: string): Promise<void> {
+/** writes the text beside the file and renames it over, if `unchanged` still holds right before: false if not */
+async function writeAtomically(file: string, text: string, unchanged: () => Promise<boolean>): Promise<boolean> {
   const temporary = `${file}.${process.pid}.${++temporaries}.tmp`;
   try {
     await writeFile(temporary, text, 'utf8');
+    // checked as late as possible: a hand save between this read and the rename is the only one still lost
+    if (!(await unchanged())) {
+      await unlink(temporary).catch(() => undefined);
+      return false;
+    }
     await rename(temporary, file);
+    return true;
   } catch (error: unknown) {
     await unlink(temporary).catch(() => undefined);
     throw error;
@@ -85,11 +92,10 @@ export function createConfigWriter(file: string, env: Env, push: (input: ConfigI
     const checked = parseConfig(text, file, env);
     if (checked instanceof ConfigError) throw new ConfigEditError(file, `the result would be invalid: ${checked.message}`);
     // a hand edit that landed since the read is not overwritten: the edit is made again on the new text
-    if ((await readIfThere(file)) !== before) {
+    if (!(await writeAtomically(file, text, async () => (await readIfThere(file)) === before))) {
       if (attempt >= EDIT_ATTEMPTS) throw new ConfigEditError(file, `it changed on disk ${EDIT_ATTEMPTS} times while this edit was being made; try again`);
       return run(edit, attempt + 1);
     }
-    await writeAtomically(file, text);
     push({ kind: 'text', text });
   };
   return (edit) =>

@@ -31,6 +31,13 @@ export function backendEvents(before: BackendStates, after: BackendStates, catal
         level: health === 'failed' ? 'warn' : 'info',
       });
     }
+    // a replica going down or coming back, even while the backend as a whole serves on
+    state.instances?.forEach((instance, index) => {
+      const was = old?.generation === state.generation ? old.instances?.[index] : undefined;
+      const up = instance.phase === 'connected';
+      if (was === undefined ? !up : (was.phase === 'connected') === up) return;
+      events.push({ event: 'backend.instance', backend: name, url: redactUrl(instance.entry.url), up, ...(instance.error && !up ? { error: instance.error } : {}), level: up ? 'info' : 'warn' });
+    });
   }
   for (const name of before.keys()) if (!after.has(name)) events.push({ event: 'backend.removed', backend: name, level: 'info' });
   return events;

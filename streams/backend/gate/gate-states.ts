@@ -10,9 +10,9 @@ import type { BackendStates } from '../backends.js';
 import { BackendGate, type GateDeps } from './backend-gate.js';
 
 /** what changed between two states of one connection, for the breaker */
-function observe(gate: BackendGate, before: BackendState | undefined, after: BackendState): void {
+function observe(gate: BackendGate, before: BackendState | undefined, after: BackendState, countFailures: boolean): void {
   if (after.phase === 'connected' && (before?.phase !== 'connected' || before.session !== after.session)) gate.connectSucceeded();
-  else if (after.phase === 'failed' && after.error !== null && (before?.phase === 'connected' || after.attempts > (before?.attempts ?? 0) || before?.generation !== after.generation)) {
+  else if (countFailures && after.phase === 'failed' && after.error !== null && (before?.phase === 'connected' || after.attempts > (before?.attempts ?? 0) || before?.generation !== after.generation)) {
     gate.connectFailed(after.error);
   }
 }
@@ -34,11 +34,14 @@ export function gateStates(deps: GateDeps): MonoTypeOperatorFunction<BackendStat
             }
             const earlier = before.get(name);
             if (earlier !== undefined && earlier.entry !== state.entry) gate.configure(state.entry.settings);
+            const sessions = sessionsOf(state);
             if (earlier !== state) {
               const instances = state.instances ?? [state];
-              instances.forEach((instance, index) => observe(gate, earlier?.instances?.[index] ?? (earlier?.instances ? undefined : earlier), instance));
+              // a replica that fails while another serves is taken out by its own backoff: the backend has not failed
+              const countFailures = state.instances === undefined || sessions.length === 0;
+              instances.forEach((instance, index) => observe(gate, earlier?.instances?.[index] ?? (earlier?.instances ? undefined : earlier), instance, countFailures));
             }
-            gate.setSessions(sessionsOf(state));
+            gate.setSessions(sessions);
             let withGate = attached.get(state);
             if (withGate === undefined) {
               withGate = { ...state, gate };
