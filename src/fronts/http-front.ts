@@ -96,6 +96,11 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
 
   const { server, close: stopTls } = await createFrontServer(spec, context.settings().tls, context.emit, (request, response) => {
     handle(request, response).catch((error: unknown) => {
+      // a client that went away mid-body is the client's end, not a relay failure
+      if (request.destroyed || (error as NodeJS.ErrnoException).code === 'ECONNRESET' || (error instanceof Error && error.message === 'aborted')) {
+        context.emit({ event: 'http.aborted', front: 'http', remote: remoteOf(request.socket), reason: 'the client closed the connection before its request was read', level: 'info' });
+        return;
+      }
       context.emit({ event: 'http.error', error: error instanceof Error ? error.message : String(error), level: 'error' });
       reject(response, 500, ErrorCode.InternalError, 'mcp-relay failed on this request');
     });

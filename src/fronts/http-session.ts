@@ -116,7 +116,7 @@ export class HttpSession {
     response.once('close', () => this.dropped(stream, response));
     // SSE from the start where it will be SSE anyway: a progress token means progress, and an id to resume from
     const meta = message.message.params?.['_meta'];
-    if (!accepts.json || (meta !== null && typeof meta === 'object' && 'progressToken' in meta)) this.startSse(stream);
+    if (!accepts.json || (accepts.sse && meta !== null && typeof meta === 'object' && 'progressToken' in meta)) this.startSse(stream);
     this.input?.next(message);
   }
 

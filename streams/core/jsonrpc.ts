@@ -79,7 +79,10 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 /** Sorts a parsed value into request, notification, response or invalid (with the reason); a request keeps its text. */
 export function classify(value: unknown, text?: string): Classified {
   if (!isObject(value)) return { kind: 'invalid', id: null, reason: 'a JSON-RPC message must be a JSON object' };
-  const id = isId(value['id']) ? value['id'] : null;
+  // a malformed response keeps no id: an error answered with its id would look like the answer to a request of the
+  // peer's own with that id
+  const responseShaped = !('method' in value) && ('result' in value || 'error' in value);
+  const id = isId(value['id']) && !responseShaped ? value['id'] : null;
   if (value['jsonrpc'] !== '2.0') return { kind: 'invalid', id, reason: 'jsonrpc must be "2.0"' };
   if ('params' in value && value['params'] !== undefined && !isObject(value['params']) && !Array.isArray(value['params'])) {
     return { kind: 'invalid', id, reason: 'params must be an object' };
@@ -91,7 +94,7 @@ export function classify(value: unknown, text?: string): Classified {
   }
   if ('method' in value) return { kind: 'invalid', id, reason: 'method must be a string' };
   if ('result' in value || 'error' in value) {
-    if (id === null && !('error' in value)) return { kind: 'invalid', id, reason: 'a response needs an id' };
+    if (!isId(value['id']) && !('error' in value)) return { kind: 'invalid', id: null, reason: 'a response needs an id' };
     return { kind: 'response', message: value as unknown as JsonRpcResponse };
   }
   return { kind: 'invalid', id, reason: 'not a request, notification or response' };

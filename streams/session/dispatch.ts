@@ -43,7 +43,12 @@ export function dispatchNotification(message: JsonRpcNotification, deps: Request
   return deps.states$.pipe(
     take(1),
     tap((states) => {
-      for (const state of states.values()) state.session?.channel.notify(message.method, message.params);
+      try {
+        for (const state of states.values()) state.session?.channel.notify(message.method, message.params);
+      } catch (error: unknown) {
+        // params JSON.stringify cannot write (nested too deep): the client's bad input, not the relay's failure
+        deps.emit({ event: 'client.invalid', client: deps.client.id, method: message.method, reason: `params cannot be serialized: ${error instanceof Error ? error.message : String(error)}`, level: 'warn' });
+      }
     }),
     ignoreElements(),
   );
