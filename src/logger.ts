@@ -40,7 +40,10 @@ export function createEventLog(env: Readonly<Record<string, string | undefined>>
   // lines are gathered as bytes in the log buffer and handed to the sink per 32 KiB, or after at most FLUSH_EVERY_MS;
   // the sink never blocks and holds at most MAX_PENDING_BYTES for a slow reader (log-sink.ts)
   let closed = false;
+  // LOG_BUFFER_BYTES: how much log may wait for a slow reader before lines are dropped (and counted)
+  const bound = Number(env['LOG_BUFFER_BYTES']);
   const sink = createLogSink(target.fd, {
+    ...(Number.isInteger(bound) && bound > 0 ? { maxPendingBytes: bound } : {}),
     // plain strings and a number: eventLine always serializes these
     droppedLine: (lines) => eventLine(LEVEL_VALUES.warn, Date.now(), process.pid, { event: 'log.dropped', lines, reason: 'the log was not read fast enough (a full pipe or disk); these lines were dropped so serving never waited' }) ?? '',
   });

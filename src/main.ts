@@ -136,15 +136,15 @@ function main(): void {
   let graceMs = DEFAULT_SHUTDOWN_GRACE_MS;
   let draining = false;
   /**
-   * SIGTERM, SIGINT, or stdin's end with no listener left: the relay drains. No new connection or call (listeners
-   * close their ports; a call is answered "shutting down"); the calls in flight get shutdownGraceMs to finish; what
+   * SIGTERM, SIGINT, or stdin's end with no listener left: the relay drains. No new connection or call (HTTP and
+   * upgrades get 503 Retry-After; a call is answered "shutting down"); the calls in flight get shutdownGraceMs; what
    * still runs then is answered with an error; then exit() closes the sessions (WebSocket 1001), backends and logs.
    */
   const shutdown = (reason: string) => {
     if (draining || exiting) return;
     draining = true;
+    // the fronts read the drain: a new request or upgrade is answered 503, a new call on a session -32061
     hub.drain.start();
-    listeners.stopAccepting();
     emit({ event: 'relay.draining', reason, calls_in_flight: hub.drain.inFlight, grace_ms: graceMs, level: 'info' });
     subscriptions.push(
       race(hub.drain.idle$, timer(graceMs))

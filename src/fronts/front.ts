@@ -51,11 +51,13 @@ export interface RunningFront {
   recheck(): void;
   /** ends every session (their calls cancelled) and stops listening */
   close(reason: string): Promise<void>;
-  /** a graceful shutdown began: no new connection (the port closes; a kept-alive one hears 503), sessions go on */
-  stopAccepting(): void;
 }
 
-/** what a load balancer or client hears while the relay drains: try again elsewhere, or here after the restart */
+/**
+ * While the relay drains, the ports stay open and every new request or upgrade is answered 503 with this
+ * Retry-After: a load balancer or client learns to go elsewhere (a closed port says nothing, and would also cut the
+ * kept-alive connections that carry answers to calls still in flight).
+ */
 export const DRAINING_RETRY_AFTER_S = 5;
 
 /** A port in use (or a host that is not this machine's) is a clear error, never a crash. */

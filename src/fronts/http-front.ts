@@ -268,9 +268,6 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
         endSession(owned.session, 'its token was revoked or its access changed');
       }
     },
-    stopAccepting: () => {
-      server.close();
-    },
     close: (reason) =>
       new Promise<void>((resolve) => {
         clearInterval(sweeper);

@@ -47,11 +47,6 @@ export class Listeners {
     for (const front of this.running.values()) void front.then((open) => open?.recheck());
   }
 
-  /** a graceful shutdown: every listener stops taking connections; the sessions open go on until closeAll */
-  stopAccepting(): void {
-    for (const front of this.running.values()) void front.then((open) => open?.stopAccepting());
-  }
-
   async closeAll(reason: string): Promise<void> {
     const fronts = [...this.running.values()];
     this.running.clear();

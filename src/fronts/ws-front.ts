@@ -200,9 +200,6 @@ export async function openWsFront(spec: ListenSpec, context: FrontContext): Prom
         socket.close(POLICY_VIOLATION, 'token revoked or its access changed: reconnect');
       }
     },
-    stopAccepting: () => {
-      server.close();
-    },
     close: (reason) =>
       new Promise<void>((resolve) => {
         for (const socket of sockets.keys()) socket.close(GOING_AWAY, reason.slice(0, 120));
