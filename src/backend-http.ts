@@ -5,11 +5,19 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, Subject } from 'rxjs';
+import { Agent, fetch, Headers, type Response } from 'undici';
 import { ConnectionClosedError, errorMessage } from '../streams/core/errors.js';
 import { classify, ErrorCode, failure, parseMessage, type Classified, type JsonRpcId } from '../streams/core/jsonrpc.js';
 import type { BackendLink, OpenLink } from '../streams/rpc/link.js';
 import type { BackendEntry } from '../streams/config/schema.js';
 import { SseEventTooLargeError, sseParser } from './sse.js';
+
+/**
+ * Node's global fetch cuts a response whose headers or body take over 300 s (undici's defaults), whatever the
+ * backend's timeoutMs says: a long tool answering with plain JSON after five minutes was lost. This client has no
+ * such limits, so the relay's own deadlines (timeoutMs, progress restarting it; connectWaitMs; keep-alive) are the only ones.
+ */
+const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 
 /** before reopening a stream that ended, unless the server said otherwise (`retry:`) */
 const REOPEN_DELAY_MS = 1_000;
@@ -105,7 +113,7 @@ class HttpSession {
     this.ended = true;
     this.aborter.abort();
     if (this.sessionId === null) return;
-    fetch(this.entry.url, { method: 'DELETE', headers: this.headers({}), signal: AbortSignal.timeout(DELETE_TIMEOUT_MS) })
+    fetch(this.entry.url, { method: 'DELETE', headers: this.headers({}), signal: AbortSignal.timeout(DELETE_TIMEOUT_MS), dispatcher })
       .then((response) => response.body?.cancel())
       .catch(() => undefined);
   }
@@ -125,6 +133,7 @@ class HttpSession {
       headers: this.headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream' }),
       body: frame,
       signal: this.aborter.signal,
+      dispatcher,
     });
     if (message.method === 'initialize') this.sessionId = response.headers.get('mcp-session-id') ?? this.sessionId;
     await this.checkSession(response);
@@ -204,7 +213,7 @@ class HttpSession {
   private async get(cursor: Cursor): Promise<Response> {
     const headers = this.headers({ accept: 'text/event-stream' });
     if (cursor.lastEventId !== undefined) headers.set('last-event-id', cursor.lastEventId);
-    const response = await fetch(this.entry.url, { method: 'GET', headers, signal: this.aborter.signal });
+    const response = await fetch(this.entry.url, { method: 'GET', headers, signal: this.aborter.signal, dispatcher });
     await this.checkSession(response);
     return response;
   }
