@@ -49,6 +49,8 @@ export interface SessionDeps {
   audit?: CallTracker['audit'];
   /** the input's end is not the client's (stdin closed, stdout still read): the calls in flight are answered first */
   answerAfterInput?: boolean;
+  /** limits.maxInFlightPerClient: its calls to backends beyond this wait, in order, for one of its own to finish */
+  maxInFlight?: number;
 }
 
 /** One message for the client, serialized, with what a front needs to know to route it. */
@@ -165,6 +167,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       clients: hub.clients,
       calls,
       drain: hub.drain,
+      ...(deps.maxInFlight === undefined ? {} : { maxInFlight: deps.maxInFlight }),
       // a stdio client that closed stdin still reads stdout: its calls in flight are answered (main.ts bounds the wait)
       endWithInput: deps.answerAfterInput !== true,
       onListed: (kind, key) => announced.set(kind, key),
@@ -245,15 +248,15 @@ function admitWith(admission: Admission, deps: SessionDeps, principal: Principal
     if (deps.now() - loggedAt >= LIMITED_LOG_MS) flush();
   };
   return {
-    admit: (request, inFlight) => {
-      const refusal = admission.admit(inFlight);
+    admit: (request) => {
+      const refusal = admission.admit();
       if (!refusal) return null;
       refused(refusal);
       return failure(request.id, ErrorCode.RateLimited, refusal.message, { limit: refusal.limit, retryAfterMs: refusal.retryAfterMs });
     },
     // a notification is never in flight: only the rates apply
     admitNotification: () => {
-      const refusal = admission.admit(0);
+      const refusal = admission.admit();
       if (refusal) refused(refusal);
       return refusal === null;
     },

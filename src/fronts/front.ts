@@ -127,6 +127,7 @@ export function sessionDeps(context: FrontContext, front: FrontKind, remote: str
     wallClock: () => Date.now(),
     principal,
     idSeed: context.security.idSeed,
+    maxInFlight: context.settings().limits.maxInFlightPerClient,
     ...(withAdmission ? { admission: newAdmission(context, bucket) } : {}),
     ...(audit
       ? {
@@ -150,7 +151,7 @@ export function sessionDeps(context: FrontContext, front: FrontKind, remote: str
 
 export const newAdmission = (context: FrontContext, bucket: TokenBucket | null): Admission => {
   const { limits } = context.settings();
-  return new Admission({ rate: limits.rateLimit, maxInFlight: limits.maxInFlightPerClient }, bucket, context.now);
+  return new Admission({ rate: limits.rateLimit }, bucket, context.now);
 };
 
 export const remoteOf = (socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string =>

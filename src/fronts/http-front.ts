@@ -197,7 +197,7 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     const httpSession = owned.session;
     // what the relay acts on counts against the rate (a cancel, progress or an answer to a backend never does)
     const metered = message.kind === 'request' || (message.kind === 'notification' && !UNMETERED.has(message.message.method));
-    const refusal = metered ? owned.admission.admit(message.kind === 'request' ? httpSession.inFlight : 0) : null;
+    const refusal = metered ? owned.admission.admit() : null;
     if (refusal) {
       context.emit({ event: 'client.limited', front: 'http', principal: principal.name, limit: refusal.limit, retryAfterMs: refusal.retryAfterMs, refused: 1, level: 'warn' });
       const id = message.kind === 'request' ? message.message.id : null;

@@ -1,20 +1,19 @@
 /**
- * Whether a client's request may start now: its connection's rate, its principal's rate across all its
- * connections, and its requests in flight. A refusal says which limit and when to retry, for a JSON-RPC error's
- * data (and an HTTP 429's Retry-After).
+ * Whether a client's request may go ahead now: its connection's rate, and its principal's rate across all its
+ * connections. A refusal says which limit and when to retry, for a JSON-RPC error's data (and an HTTP 429's
+ * Retry-After). Requests over the client's cap on calls in flight are not refused: they wait (in-flight.ts).
  */
 import { TokenBucket } from '../core/token-bucket.js';
 import type { RateSettings } from '../config/schema.js';
 
 export interface Refusal {
-  limit: 'rate' | 'principal-rate' | 'in-flight';
+  limit: 'rate' | 'principal-rate';
   message: string;
   retryAfterMs: number;
 }
 
 export interface AdmissionLimits {
   rate: RateSettings;
-  maxInFlight: number;
 }
 
 export class Admission {
@@ -30,11 +29,7 @@ export class Admission {
   }
 
   /** null: it may start (a token taken); otherwise why not */
-  admit(inFlight: number): Refusal | null {
-    if (inFlight >= this.limits.maxInFlight) {
-      // nothing to time: it may go once one of its own requests is answered
-      return { limit: 'in-flight', message: `Too many requests in flight: this client has ${inFlight} unanswered (limits.maxInFlightPerClient is ${this.limits.maxInFlight}); wait for an answer before sending more`, retryAfterMs: 100 };
-    }
+  admit(): Refusal | null {
     const now = this.now();
     const wait = this.own.take(now);
     if (wait > 0) return { limit: 'rate', message: `Rate limit: this connection may send ${this.limits.rate.requestsPerSecond} requests a second (burst ${this.limits.rate.burst}); retry in ${wait} ms`, retryAfterMs: wait };

@@ -1,6 +1,6 @@
 /** Reconnect with exponential backoff and jitter; the count resets only on a value that means "healthy". */
 import { asError } from '../core/errors.js';
-import { defer, merge, Observable, retry, take, tap, throwError, timer, type MonoTypeOperatorFunction } from 'rxjs';
+import { combineLatest, defer, merge, Observable, retry, take, tap, throwError, timer, type MonoTypeOperatorFunction } from 'rxjs';
 
 export interface BackoffConfig<T> {
   initialMs: number;
@@ -11,7 +11,11 @@ export interface BackoffConfig<T> {
   jitter: (ms: number) => number;
   /** retry's own resetOnSuccess resets on ANY emission, and "connecting" is not success */
   isHealthy: (value: T) => boolean;
-  /** an emission cuts the current wait short: someone needs this connection now */
+  /**
+   * an emission cuts the current wait short (someone needs this connection now), but never below initialMs: calls
+   * that keep coming while a backend is down would otherwise make every wait nothing, a reconnect storm that also
+   * opened the circuit breaker within milliseconds of a blip
+   */
   kick$?: Observable<unknown>;
 }
 
@@ -35,13 +39,18 @@ export const backoff = <T>({ initialMs, maxMs, maxRetries = Infinity, jitter, is
           delay: (error: unknown) => {
             failures += 1;
             if (failures > maxRetries) return throwError(() => asError(error));
+            const full = jitter(backoffDelayMs(failures, initialMs, maxMs));
+            // the shortest wait demand may make: initialMs after the failure (or the full wait, if shorter)
+            const floor = Math.min(full, initialMs);
             if (demanded) {
               demanded = false;
-              return timer(0);
+              return timer(floor);
             }
-            const wait$ = timer(jitter(backoffDelayMs(failures, initialMs, maxMs)));
-            // merge, not race: a kick$ that completes must not end the retries
-            return kick$ ? merge(wait$, kick$.pipe(tap(() => (demanded = false)))).pipe(take(1)) : wait$;
+            const wait$ = timer(full);
+            if (!kick$) return wait$;
+            // merge, not race: a kick$ that completes must not end the retries; a kick ends the wait once the floor passed
+            const kicked$ = combineLatest([timer(floor), kick$.pipe(take(1), tap(() => (demanded = false)))]);
+            return merge(wait$, kicked$).pipe(take(1));
           },
         }),
       );

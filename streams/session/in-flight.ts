@@ -12,6 +12,7 @@ import { dispatchNotification, dispatchRequest } from './dispatch.js';
 import { startToolCall } from './forward.js';
 import type { RequestDeps } from './request-deps.js';
 import { knownToolCall } from './requests/tool-call.js';
+import { MANAGEMENT_TOOL_NAMES } from '../management/management.js';
 
 export type ClientMessage = ReturnType<typeof parseMessage>;
 
@@ -81,6 +82,32 @@ class CallSinkOfRouter {
   }
 }
 
+/** requests that go to a backend: over the client's cap they wait; ping, lists, initialize and relay_* tools never do */
+const FORWARDED = new Set(['tools/call', 'resources/read', 'prompts/get', 'completion/complete', 'resources/subscribe', 'resources/unsubscribe']);
+const isForwarded = (request: JsonRpcRequest): boolean => {
+  if (!FORWARDED.has(request.method)) return false;
+  const name = request.params?.['name'];
+  return !(request.method === 'tools/call' && typeof name === 'string' && MANAGEMENT_TOOL_NAMES.has(name));
+};
+
+/** requests a client may have waiting for its cap (limits.maxInFlightPerClient) before more are refused */
+export const MAX_WAITING_PER_CLIENT = 1_000;
+
+/** a request waiting for the client's cap: in the id table, so a cancel (or a reused id) finds it */
+class Waiting implements Unsubscribable {
+  constructor(
+    readonly message: JsonRpcRequest,
+    readonly text: string | undefined,
+    private readonly line: Waiting[],
+  ) {}
+
+  /** cancelled by the client, or the session ended: it leaves the line unanswered */
+  unsubscribe(): void {
+    const index = this.line.indexOf(this);
+    if (index !== -1) this.line.splice(index, 1);
+  }
+}
+
 /** Client messages in, messages to the client out; the stream ends only when the input does. */
 export function routeClient(messages$: Observable<ClientMessage>, deps: RequestDeps): Observable<Outgoing> {
   // mergeMap, written out: one subscriber per request, and an O(1) cancel by id, on the path every call takes
@@ -89,9 +116,24 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RequestD
     const ids = new IdTable<Unsubscribable | null>(deps.idSeed);
     // the other inner subscriptions (client notifications), so the teardown ends them all
     const inner = new Set<Unsubscribable>();
+    // requests over the client's cap, in arrival order; each is also in `ids`
+    const waiting: Waiting[] = [];
+    let starting = false;
     let inputDone = false;
     const endIfIdle = () => {
+      if (waiting.length > 0) startWaiting();
       if (inputDone && inner.size === 0 && ids.size === 0) subscriber.complete();
+    };
+    /** a request ended: the next waiting ones start while the cap allows (a call that ends at once re-enters here) */
+    const startWaiting = () => {
+      if (starting) return;
+      starting = true;
+      while (waiting.length > 0 && ids.size - waiting.length < (deps.maxInFlight ?? Infinity)) {
+        const next = waiting.shift() as Waiting;
+        forgetId(ids, next.message.id, next);
+        start(next.message, next.text);
+      }
+      starting = false;
     };
     /** a request's answer (or an error answer), or a notification's work; the stream goes on whatever it does */
     const run = (answer$: Observable<Outgoing>, request?: JsonRpcRequest) => {
@@ -166,9 +208,20 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RequestD
               subscriber.next({ message: failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`) });
               return;
             }
-            const refused = deps.admit?.(message.message, ids.size);
+            const refused = deps.admit?.(message.message);
             if (refused) {
               subscriber.next({ message: refused });
+              return;
+            }
+            // over the client's cap, a call to a backend waits for one of its own to finish: held, not refused
+            if (deps.maxInFlight !== undefined && ids.size - waiting.length >= deps.maxInFlight && isForwarded(message.message)) {
+              if (waiting.length >= MAX_WAITING_PER_CLIENT) {
+                subscriber.next({ message: failure(id, ErrorCode.QueueFull, `Too many requests waiting: this client has ${deps.maxInFlight} calls in flight (limits.maxInFlightPerClient) and ${waiting.length} more waiting; wait for answers before sending more`, { limit: 'in-flight', waiting: waiting.length }) });
+                return;
+              }
+              const held = new Waiting(message.message, message.text, waiting);
+              waiting.push(held);
+              ids.set(id, held);
               return;
             }
             start(message.message, message.text);

@@ -42,8 +42,10 @@ export interface RequestDeps extends Omit<CallDeps, 'cancelled$'> {
   serverInfo: { name: string; version: string };
   /** who the client is: a principal without admin does not see or use the relay_* tools that change the relay */
   principal?: Principal;
-  /** whether a request may start now (rate, requests in flight): null, or the error to answer it with */
-  admit?: (request: JsonRpcRequest, inFlight: number) => JsonRpcFailure | null;
+  /** whether a request may go ahead now (its rates): null, or the error to answer it with */
+  admit?: (request: JsonRpcRequest) => JsonRpcFailure | null;
+  /** the client's cap on requests to backends in flight: beyond it they wait, in order (ping, lists, relay_* never do) */
+  maxInFlight?: number;
   /** a request named a tool, prompt or resource this client's view does not have (answered as unknown) */
   onUnknown?: (request: JsonRpcRequest) => void;
   /** whether a notification the relay acts on may go ahead now (a notification cannot be answered: false drops it) */

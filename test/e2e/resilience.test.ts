@@ -68,18 +68,22 @@ describe('a backend killed and restarted', () => {
     await eventually(() => expect(relay.events.some((event) => event.event === 'backend.reconnect' && event['backend'] === 'proc')).toBe(true));
   });
 
-  it('cuts a long backoff short when a call needs the backend', async () => {
+  it('cuts a long backoff short when a call needs the backend (down to initialMs after the last failure)', async () => {
     const port = await freePort();
     let child = await backendProcess(port, 'proc_echo');
     cleanups.push(() => child.kill('SIGKILL'));
-    // the next regular attempt is 20 s away: only the call's kick can bring the backend back within connectWaitMs
-    const relay = await relayOver([{ name: 'proc', url: `ws://127.0.0.1:${port}`, extra: '    backoff: { initialMs: 20000, maxMs: 20000 }\n' }]);
+    // waits of 1, 2, then 4 s; the queue holds a call 2.5 s; the breaker stays out of it
+    const relay = await relayOver([{ name: 'proc', url: `ws://127.0.0.1:${port}`, extra: '    backoff: { initialMs: 1000, maxMs: 20000 }\n    queue: { maxWaitMs: 2500 }\n    circuitBreaker: { failureThreshold: 1000 }\n' }]);
     await relay.client.listTools();
     child.kill('SIGKILL');
+    // the second reconnect has failed: the next regular attempt is 4 s away
+    await eventually(() => expect(relay.events.filter((event) => event.event === 'backend.reconnect' && event['attempt'] === 3)).toHaveLength(1));
     await eventually(async () => expect((await status(relay.client)).servers[0]?.health).toBe('failed'));
     child = await backendProcess(port, 'proc_echo');
-    // without the kick this call fails after connectWaitMs (3 s) with -32051
+    // without the kick this call would wait past its 2.5 s and fail with -32060
+    const calledAt = Date.now();
     expect(textOf(await relay.client.callTool({ name: 'proc_echo', arguments: { kicked: true } }))).toBe('proc_echo:{"kicked":true}');
+    expect(Date.now() - calledAt).toBeLessThan(2_500);
   });
 
   it('fails a call with a clear error naming queue.maxWaitMs when the backend stays down past it', async () => {

@@ -183,15 +183,21 @@ describe('request limits', () => {
     await fetch(relay.http, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session } });
   });
 
-  it('refuses a request over maxInFlightPerClient without sending it', async () => {
+  it('holds a request over maxInFlightPerClient until one of the client\'s own finishes: all answered, never more than 2 at the backend', async () => {
     const alice = await peer(TOKENS.ALICE_TOKEN);
     const before = backend.requests('tools/call').length;
     for (let id = 1; id <= 3; id++) alice.send({ id, method: 'tools/call', params: { name: 'slow', arguments: { ms: 400 } } });
-    const answers = await alice.answers(3);
-    const third = answers.find((answer) => answer['id'] === 3) as Json;
-    expect(third['error']).toMatchObject({ code: -32056, data: { limit: 'in-flight' } });
-    expect(answers.filter((answer) => 'result' in answer)).toHaveLength(2);
+    // while the first two run, the third waits in the relay: the backend has seen two
+    await new Promise((done) => setTimeout(done, 200));
     expect(backend.requests('tools/call').length - before).toBe(2);
+    // ping and relay_get_status are never held behind the cap
+    alice.send({ id: 4, method: 'ping' });
+    await eventually(() => expect(alice.received.find((message) => message['id'] === 4)).toMatchObject({ result: {} }));
+    expect(alice.received.filter((message) => message['id'] === 3)).toEqual([]);
+    const answers = (await alice.answers(4)).filter((answer) => answer['id'] !== 4);
+    expect(answers.map((answer) => answer['id']).sort()).toEqual([1, 2, 3]);
+    expect(answers.filter((answer) => 'result' in answer)).toHaveLength(3);
+    expect(backend.requests('tools/call').length - before).toBe(3);
     alice.socket.close();
     await alice.closed;
   });

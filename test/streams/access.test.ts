@@ -167,20 +167,19 @@ describe('TokenBucket', () => {
 });
 
 describe('Admission', () => {
-  it('refuses over the in-flight limit, then over the connection rate, then over the shared principal rate', () => {
+  it('refuses over the connection rate, then over the shared principal rate', () => {
     let now = 0;
     const principalBucket = new TokenBucket(1, 3, 0);
-    const admission = new Admission({ rate: { requestsPerSecond: 10, burst: 2 }, maxInFlight: 5 }, principalBucket, () => now);
-    expect(admission.admit(5)).toMatchObject({ limit: 'in-flight' });
-    expect([admission.admit(0), admission.admit(0)]).toEqual([null, null]);
-    expect(admission.admit(0)).toMatchObject({ limit: 'rate', retryAfterMs: 100 });
+    const admission = new Admission({ rate: { requestsPerSecond: 10, burst: 2 } }, principalBucket, () => now);
+    expect([admission.admit(), admission.admit()]).toEqual([null, null]);
+    expect(admission.admit()).toMatchObject({ limit: 'rate', retryAfterMs: 100 });
     now = 200;
     // its own bucket has room again; the principal's has one token left, then none
-    expect(admission.admit(0)).toBeNull();
-    expect(admission.admit(0)).toMatchObject({ limit: 'principal-rate' });
+    expect(admission.admit()).toBeNull();
+    expect(admission.admit()).toMatchObject({ limit: 'principal-rate' });
     // the connection's token given back: it is not charged for what the principal's limit refused
-    const other = new Admission({ rate: { requestsPerSecond: 10, burst: 2 }, maxInFlight: 5 }, principalBucket, () => now);
-    expect(other.admit(0)).toMatchObject({ limit: 'principal-rate' });
+    const other = new Admission({ rate: { requestsPerSecond: 10, burst: 2 } }, principalBucket, () => now);
+    expect(other.admit()).toMatchObject({ limit: 'principal-rate' });
   });
 });
 

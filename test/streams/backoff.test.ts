@@ -123,30 +123,39 @@ describe('backoff', () => {
     });
   });
 
-  it('cuts the wait short when kick$ emits, without resetting the count', () => {
+  it('cuts the wait short when kick$ emits, but not below initialMs, without resetting the count', () => {
     scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const connect$ = cold('-#', undefined, boom);
-      const kick$ = hot('50ms k');
-      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 2, jitter: identity, isHealthy: always, kick$ })), BOUND).toBe('252ms #', undefined, boom);
-      // kicked at 50 instead of waiting until 101; the next wait is still the second one: 200 ms
+      const kick$ = hot('150ms k');
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 2, jitter: identity, isHealthy: always, kick$ })), BOUND).toBe('203ms #', undefined, boom);
+      // the second wait would end at 302; the kick at 150 ends it at 202, initialMs after the failure at 102
       // prettier-ignore
       expectSubscriptions(connect$.subscriptions).toBe([
         '^!',
-        '50ms ^!',
-        '251ms ^!',
+        '101ms ^!',
+        '202ms ^!',
       ]);
       // the first subscription listens for demand all along; the others are the two waits
-      expectSubscriptions(kick$.subscriptions).toBe(['^ 251ms !', '1ms ^ 48ms !', '51ms ^ 199ms !']);
+      expectSubscriptions(kick$.subscriptions).toBe(['^ 202ms !', '1ms ^ 99ms !', '102ms ^ 47ms !']);
     });
   });
 
-  it('remembers a kick that comes while the source is still trying: the next attempt starts at once', () => {
+  it('never lets demand make a wait shorter than initialMs: a stream of kicks is no reconnect storm', () => {
+    scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const connect$ = cold('-#', undefined, boom);
+      const kick$ = hot('kkkkkkkkkk 90ms kkkkkkkkkk');
+      expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 2, jitter: identity, isHealthy: always, kick$ })), BOUND).toBe('203ms #', undefined, boom);
+      expectSubscriptions(connect$.subscriptions).toBe(['^!', '101ms ^!', '202ms ^!']);
+    });
+  });
+
+  it('remembers a kick that comes while the source is still trying: the next wait is only initialMs', () => {
     scheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const connect$ = cold('-----#', undefined, boom);
-      const kick$ = hot('--k');
+      const kick$ = hot('107ms k');
       expectObservable(connect$.pipe(backoff({ initialMs: 100, maxMs: 1_000, maxRetries: 2, jitter: identity, isHealthy: always, kick$ })), BOUND).toBe('215ms #', undefined, boom);
-      // the demand is spent on the first wait (0 ms instead of 100); the second wait is the full 200
-      expectSubscriptions(connect$.subscriptions).toBe(['^----!', '5ms ^----!', '210ms ^----!']);
+      // kicked during the second attempt: the second wait is 100 (initialMs) instead of 200
+      expectSubscriptions(connect$.subscriptions).toBe(['^----!', '105ms ^----!', '210ms ^----!']);
     });
   });
 
