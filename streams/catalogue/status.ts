@@ -66,6 +66,8 @@ export interface RelayStatus {
   total_tools: number;
   config_file: string;
   config_error?: string;
+  /** how long calls in flight get to finish on SIGTERM */
+  shutdown_grace_ms: number;
   servers: ServerStatus[];
   clients?: ClientStatus[];
   /** what the network fronts refused since start (auth, limits), by kind: shown to admins */
@@ -131,6 +133,7 @@ export function buildStatus(file: string, config: ConfigState, states: BackendSt
     total_tools: catalogue.routes.size,
     config_file: file,
     ...(config.error ? { config_error: config.error.message } : {}),
+    shutdown_grace_ms: config.config.shutdownGraceMs,
     servers,
     ...(clients === undefined ? {} : { clients }),
     ...(security === undefined ? {} : { security }),

@@ -9,8 +9,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { WebSocket } from 'ws';
 import { sseParser } from '../../src/sse.js';
-import { lines$ } from '../../src/stdio.js';
-import { RELAY_MAIN, type RelayEventLine } from './relay-process.js';
+import { eventCollector, RELAY_MAIN, type RelayEventLine } from './relay-process.js';
 
 export type Json = Record<string, unknown>;
 export type Id = string | number;
@@ -155,18 +154,7 @@ function byteLines(stream: Readable, onLine: (line: Buffer) => void): void {
   });
 }
 
-export function collectEvents(stream: Readable): RelayEventLine[] {
-  const events: RelayEventLine[] = [];
-  lines$(stream).subscribe((line) => {
-    if (line === '') return;
-    try {
-      events.push(JSON.parse(line) as RelayEventLine);
-    } catch {
-      events.push({ event: 'non-json-stderr', line });
-    }
-  });
-  return events;
-}
+export const collectEvents = (stream: Readable): RelayEventLine[] => eventCollector(stream);
 
 /** events of a crash the relay survived (an exception that reached the top, a session that died, a stray stderr line) */
 export const CRASH_EVENTS = ['relay.uncaught', 'relay.crash', 'session.crash', 'non-json-stderr'];

@@ -1,15 +1,12 @@
 // Every forwarded call goes through its backend's gate: a circuit breaker, a bounded queue, a cap on calls in flight,
 // and instances of one service (urls:). Real backends on 127.0.0.1, the built relay, what the client sees.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { backendProcess, freePort } from './backend-process.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBackend, type FixtureTool, type RunningBackend } from '../fixtures/mcp-ws-backend.js';
 import { echoTool, hangTool, sleep } from '../fixtures/tools.js';
 import { backendsYaml, configFile, eventually, FAST_DEFAULTS, startSdkRelay, status, textOf, type RelayEventLine, type SdkRelay, type StatusJson } from './relay-process.js';
 
-const RUN_BACKEND = resolve(import.meta.dirname, '../../dist/test/fixtures/run-backend.js');
 
 /** a failure the relay answers without asking the backend: well under any call timeout in this file */
 const FAST_MS = 250;
@@ -39,23 +36,7 @@ async function server(relay: SdkRelay, index = 0): Promise<ServerJson> {
   return found;
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((done) => probe.close(done));
-  return port;
-}
 
-/** A backend in its own process, so it can be killed -9 and started again on the same port. */
-async function backendProcess(port: number, tools: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [RUN_BACKEND, '--port', String(port), '--name', 'proc', '--tools', tools], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((done, fail) => {
-    child.stdout?.on('data', (chunk: Buffer) => (chunk.toString().includes('READY') ? done() : undefined));
-    child.once('exit', (code) => fail(new Error(`backend exited ${code}`)));
-  });
-  return child;
-}
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

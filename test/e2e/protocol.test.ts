@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { startBackend, type RunningBackend } from '../fixtures/mcp-ws-backend.js';
 import type { FixtureTool } from '../fixtures/mcp-ws-backend.js';
 import { bigTool, echoTool, richTool, slowTool } from '../fixtures/tools.js';
-import { backendsYaml, configFile, eventually, INITIALIZE, RELAY_MAIN, startRawRelay, type RawRelay } from './relay-process.js';
+import { backendsYaml, configFile, FAST_DEFAULTS, eventually, INITIALIZE, RELAY_MAIN, startRawRelay, type RawRelay } from './relay-process.js';
 
 /** The same call made directly on the backend over WebSocket, as raw JSON. */
 async function callDirect(url: string, name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -157,16 +157,18 @@ describe('stdio protocol with a raw peer', () => {
     await eventually(() => expect(backend.connections()).toBe(0));
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('exits 0 within 2 s on %s, also with a call in flight', async (signal) => {
-    relay = startRawRelay(['--config', file]);
+  it.each(['SIGTERM', 'SIGINT'] as const)('exits 0 on %s within shutdownGraceMs and the exit deadline, answering the call still in flight', async (signal) => {
+    // the slow tool takes a minute: the grace period (500 ms here) ends first
+    relay = startRawRelay(['--config', configFile(backendsYaml([{ name: 'rich', url: backend.url }], `${FAST_DEFAULTS}shutdownGraceMs: 500\n`)).file]);
     await relay.request(1, 'initialize', INITIALIZE);
     await relay.request(2, 'tools/list', {});
     relay.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'slow', arguments: {} } });
     await eventually(() => expect(backend.calls().some((entry) => entry.tool === 'slow')).toBe(true));
     const started = Date.now();
     relay.child.kill(signal);
+    expect(await relay.next((message) => message['id'] === 3)).toMatchObject({ error: { code: -32061 } });
     expect((await relay.exited).code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(2_500);
     await eventually(() => expect(backend.connections()).toBe(0));
   });
 });

@@ -35,7 +35,8 @@ export function configFile(text: string): { dir: string; file: string } {
 export const backendsYaml = (backends: Array<{ name: string; url: string; extra?: string }>, head = FAST_DEFAULTS): string =>
   `${head}backends:\n${backends.map((b) => `  - name: ${b.name}\n    url: ${b.url}\n${b.extra ?? ''}`).join('')}`;
 
-function eventCollector(stream: NodeJS.ReadableStream): RelayEventLine[] {
+/** every line of a relay's stderr as an event (a line that is not JSON kept as non-json-stderr) */
+export function eventCollector(stream: NodeJS.ReadableStream): RelayEventLine[] {
   const events: RelayEventLine[] = [];
   lines$(stream as Readable).subscribe((line) => {
     if (line === '') return;

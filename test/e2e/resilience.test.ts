@@ -1,32 +1,13 @@
 // Backends that die, hang, drop calls, stop answering pings, or are slow: the relay survives them all and says what happened.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
-import { createServer } from 'node:net';
+import { backendProcess, freePort } from './backend-process.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBackend, type FixtureTool, type RunningBackend } from '../fixtures/mcp-ws-backend.js';
 import { startRawBackend } from '../fixtures/raw-ws-backend.js';
 import { echoTool, hangTool, sleep, slowTool } from '../fixtures/tools.js';
 import { backendsYaml, configFile, eventually, FAST_DEFAULTS, startSdkRelay, status, textOf, type SdkRelay } from './relay-process.js';
 
-const RUN_BACKEND = resolve(import.meta.dirname, '../../dist/test/fixtures/run-backend.js');
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
-/** A backend in its own process, so it can be killed -9 and started again on the same port. */
-async function backendProcess(port: number, tools: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [RUN_BACKEND, '--port', String(port), '--name', 'proc', '--tools', tools], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((done, fail) => {
-    child.stdout?.on('data', (chunk: Buffer) => (chunk.toString().includes('READY') ? done() : undefined));
-    child.once('exit', (code) => fail(new Error(`backend exited ${code}`)));
-  });
-  return child;
-}
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
