@@ -11,6 +11,7 @@ import { isMissingFile, type ConfigInput } from '../streams/config/config.js';
 import type { ListenSpec } from '../streams/config/listen.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, EMPTY_CONFIG, type AuditSettings, type AuthSettings } from '../streams/config/schema.js';
 import { ShuttingDownError } from '../streams/core/errors.js';
+import { ErrorCode, failure } from '../streams/core/jsonrpc.js';
 import { canonicalJson } from '../streams/config/diff.js';
 import { openAudit, type AuditLog } from './audit.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -30,6 +31,9 @@ import { VERSION } from './version.js';
 
 /** stdin EOF or a signal: everything closes and the process exits within this */
 const EXIT_DEADLINE_MS = 1_500;
+
+/** the longest stdin line read: the default limit on a backend's frames (a longer request could go nowhere) */
+const MAX_STDIO_LINE_CHARS = 32 * 1024 * 1024;
 
 /** a pause before rebuilding after an internal error, so a bug cannot spin the CPU */
 const REBUILD_DELAY_MS = 200;
@@ -216,11 +220,19 @@ function main(): void {
   );
 
   if (command.stdio) {
-    const stdio$ = stdioSession(hub, { lines$: lines$(process.stdin), clientId: randomUUID(), emit, now, wallClock: () => Date.now() }).pipe(
+    const writeLine = lineWriter(process.stdout);
+    // a line longer than any backend takes (or one that never ends) is dropped as it comes, so memory stays bounded
+    const lineLimit = {
+      maxChars: MAX_STDIO_LINE_CHARS,
+      onOversized: (chars: number) => {
+        emit({ event: 'client.oversized', front: 'stdio', chars, limit: MAX_STDIO_LINE_CHARS, dropped: true, level: 'warn' });
+        writeLine(JSON.stringify(failure(null, ErrorCode.InvalidRequest, `Invalid request: a line of ${chars} characters is over the relay's limit of ${MAX_STDIO_LINE_CHARS} for one message on stdin; it was dropped unread (its id could not be known)`)));
+      },
+    };
+    const stdio$ = stdioSession(hub, { lines$: lines$(process.stdin, lineLimit), clientId: randomUUID(), emit, now, wallClock: () => Date.now() }).pipe(
       // Claude Code never restarts a stdio server: a session that crashed is started again on the same stdin
       retry({ delay: () => timer(REBUILD_DELAY_MS) }),
     );
-    const writeLine = lineWriter(process.stdout);
     subscriptions.push(
       stdio$.subscribe({
         next: (output) => writeLine(output.line),

@@ -3,27 +3,62 @@ import { Observable } from 'rxjs';
 import type { Readable, Writable } from 'node:stream';
 import type { ClientLine } from '../streams/session/client-output.js';
 
-/** Lines of the input; completes when it ends. A trailing \r (CRLF clients) is dropped. */
-export function lines$(input: Readable): Observable<string> {
+export interface LineLimit {
+  /** the longest line kept, in characters */
+  maxChars: number;
+  /** a longer line was dropped (it is not emitted): how long it was, in characters */
+  onOversized: (chars: number) => void;
+}
+
+/**
+ * Lines of the input; completes when it ends. A trailing \r (CRLF clients) is dropped. With a limit, a line longer
+ * than it is dropped as it streams in (memory stays bounded even when no newline ever comes) and reported once.
+ */
+export function lines$(input: Readable, limit?: LineLimit): Observable<string> {
   return new Observable<string>((subscriber) => {
     // a huge line arrives in many chunks: keep them apart and join once, instead of rescanning a growing string
     let pending: string[] = [];
+    let pendingChars = 0;
+    // characters of a line over the limit seen so far (-1: none is being dropped)
+    let dropping = -1;
+    const keep = (part: string) => {
+      if (dropping >= 0) {
+        dropping += part.length;
+        return;
+      }
+      pendingChars += part.length;
+      if (limit !== undefined && pendingChars > limit.maxChars) {
+        dropping = pendingChars;
+        pending = [];
+        pendingChars = 0;
+        return;
+      }
+      pending.push(part);
+    };
     // decode as UTF-8 across chunk boundaries (a multi-byte character may be split)
     input.setEncoding('utf8');
     const onData = (chunk: string) => {
       let start = 0;
       let newline = chunk.indexOf('\n');
       while (newline !== -1) {
-        pending.push(chunk.slice(start, newline));
-        const line = pending.length === 1 ? (pending[0] as string) : pending.join('');
-        pending = [];
-        subscriber.next(line.endsWith('\r') ? line.slice(0, -1) : line);
+        keep(chunk.slice(start, newline));
         start = newline + 1;
         newline = chunk.indexOf('\n', start);
+        if (dropping >= 0) {
+          limit?.onOversized(dropping);
+          dropping = -1;
+          continue;
+        }
+        const line = pending.length === 1 ? (pending[0] as string) : pending.join('');
+        pending = [];
+        pendingChars = 0;
+        subscriber.next(line.endsWith('\r') ? line.slice(0, -1) : line);
       }
-      if (start < chunk.length) pending.push(chunk.slice(start));
+      if (start < chunk.length) keep(chunk.slice(start));
     };
     const onEnd = () => {
+      if (dropping >= 0) limit?.onOversized(dropping);
+      dropping = -1;
       const rest = pending.join('');
       pending = [];
       if (rest.trim() !== '') subscriber.next(rest);

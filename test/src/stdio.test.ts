@@ -31,6 +31,20 @@ describe('lines$', () => {
     expect(await framed(['\n\nlast\n'])).toEqual(['', '', 'last']);
   });
 
+  it('drops a line over the limit as it streams in, says how long it was, and goes on with the next', async () => {
+    const input = new PassThrough();
+    const oversized: number[] = [];
+    const collected = lastValueFrom(lines$(input, { maxChars: 1_000, onOversized: (chars) => oversized.push(chars) }).pipe(toArray()));
+    input.write('short\n');
+    for (let i = 0; i < 50; i++) input.write('y'.repeat(100));
+    input.write('\nafter\n');
+    // a line that never ends is dropped too, and reported when the input ends
+    input.write('z'.repeat(1_500));
+    input.end();
+    expect(await collected).toEqual(['short', 'after']);
+    expect(oversized).toEqual([5_000, 1_500]);
+  });
+
   it('decodes a multi-byte character split across chunks', async () => {
     const bytes = Buffer.from('{"city":"Zürich ☃"}\n');
     const cut = bytes.indexOf(0xe2) + 1; // inside the snowman's three bytes
