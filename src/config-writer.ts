@@ -1,5 +1,6 @@
 /** relay_add_server / relay_remove_server edits of backends.yaml: comment- and order-keeping, atomic, one at a time. */
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync, renameSync } from 'node:fs';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { defer, type Observable } from 'rxjs';
 import { isMap, isSeq, parseDocument, type YAMLSeq } from 'yaml';
 import type { ConfigInput } from '../streams/config/config.js';
@@ -51,17 +52,28 @@ function applyEdit(text: string, edit: ConfigEdit, file: string): string {
 
 let temporaries = 0;
 
-/** writes the text beside the file and renames it over, if `unchanged` still holds right before: false if not */
-async function writeAtomically(file: string, text: string, unchanged: () => Promise<boolean>): Promise<boolean> {
+/** the file's text now, read synchronously; null when it does not exist */
+function readNow(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/** writes the text beside the file and renames it over, if the file still holds `before` right then: false if not */
+async function writeAtomically(file: string, text: string, before: string | null): Promise<boolean> {
   const temporary = `${file}.${process.pid}.${++temporaries}.tmp`;
   try {
     await writeFile(temporary, text, 'utf8');
-    // checked as late as possible: a hand save between this read and the rename is the only one still lost
-    if (!(await unchanged())) {
+    // the check and the rename back to back, synchronously (a small file; microseconds): no other work of this
+    // process runs between them, so only a save landing in those microseconds could still be overwritten
+    if (readNow(file) !== before) {
       await unlink(temporary).catch(() => undefined);
       return false;
     }
-    await rename(temporary, file);
+    renameSync(temporary, file);
     return true;
   } catch (error: unknown) {
     await unlink(temporary).catch(() => undefined);
@@ -92,7 +104,7 @@ export function createConfigWriter(file: string, env: Env, push: (input: ConfigI
     const checked = parseConfig(text, file, env);
     if (checked instanceof ConfigError) throw new ConfigEditError(file, `the result would be invalid: ${checked.message}`);
     // a hand edit that landed since the read is not overwritten: the edit is made again on the new text
-    if (!(await writeAtomically(file, text, async () => (await readIfThere(file)) === before))) {
+    if (!(await writeAtomically(file, text, before))) {
       if (attempt >= EDIT_ATTEMPTS) throw new ConfigEditError(file, `it changed on disk ${EDIT_ATTEMPTS} times while this edit was being made; try again`);
       return run(edit, attempt + 1);
     }

@@ -1,5 +1,5 @@
 /** The relay's own tools: inspect and change the set of backends at run time. */
-import { catchError, combineLatest, defer, filter, map, of, switchMap, take, throwError, timeout, type Observable } from 'rxjs';
+import { catchError, combineLatest, defer, filter, map, of, switchMap, take, throwError, timeout, timer, type Observable } from 'rxjs';
 import type { BackendStates } from '../backend/backends.js';
 import type { Catalogue } from '../catalogue/catalogue.js';
 import type { ConfigState } from '../config/config.js';
@@ -112,7 +112,12 @@ interface Settled {
   /** null: gone from the config, or still connecting when the wait ran out */
   health: Health | null;
   summary: string;
+  /** gone from the config: another save replaced the file right after the edit */
+  gone?: boolean;
 }
+
+/** a hand save racing a management edit lands within milliseconds: this long after, the edit is looked for again */
+const OVERWRITE_CHECK_MS = 200;
 
 /** Waits until the backend's attempt count passes `after` and it is not mid-attempt, then describes it. */
 function settled$(deps: ManagementDeps, name: string, after: number, waitMs: number): Observable<Settled> {
@@ -126,7 +131,7 @@ function settled$(deps: ManagementDeps, name: string, after: number, waitMs: num
       current(deps.catalogue$).pipe(
         map((catalogue): Settled => {
           const state = states.get(name);
-          if (!state) return { health: null, summary: `backend '${name}' is no longer configured` };
+          if (!state) return { health: null, summary: `backend '${name}' is no longer configured`, gone: true };
           const health = healthOf(state, catalogue);
           const tools = catalogue.perBackend.get(name)?.valid.length ?? 0;
           return { health, summary: `health: ${health}, valid tools: ${tools}${state.error ? `, error: ${state.error}` : ''}` };
@@ -170,7 +175,11 @@ function add(args: Record<string, unknown>, deps: ManagementDeps): Observable<To
           // connect, handshake and list each get up to connectWaitMs
           return settled$(deps, name, states.get(name)?.attempts ?? 0, waitMs * 3);
         }),
-        map(({ summary }) => text(`Backend '${name}' added to ${deps.file} (${redactUrl(url)}): ${summary}.`)),
+        map(({ summary, gone }) =>
+          gone === true
+            ? text(`Backend '${name}' was written to ${deps.file}, but the file changed right after (another save replaced it) and '${name}' is not in it now. Add it again, or edit the file.`, true)
+            : text(`Backend '${name}' added to ${deps.file} (${redactUrl(url)}): ${summary}.`),
+        ),
       );
     }),
   );
@@ -185,7 +194,13 @@ function remove(args: Record<string, unknown>, deps: ManagementDeps): Observable
       }
       return deps.editConfig({ kind: 'remove', name }).pipe(
         switchMap(() => deps.states$.pipe(filter((states) => !states.has(name)), take(1))),
-        map(() => text(`Backend '${name}' removed from ${deps.file}; its connection is closed and its tools are gone.`)),
+        // a save made from the file as it was before this edit puts the backend back: say so rather than "removed"
+        switchMap(() => timer(OVERWRITE_CHECK_MS).pipe(switchMap(() => current(deps.config$)))),
+        map((after) =>
+          after.config.backends.some((entry) => entry.name === name)
+            ? text(`Backend '${name}' was removed from ${deps.file}, but the file changed right after (another save replaced it) and '${name}' is back in it. Remove it again, or edit the file.`, true)
+            : text(`Backend '${name}' removed from ${deps.file}; its connection is closed and its tools are gone.`),
+        ),
       );
     }),
   );
