@@ -5,6 +5,7 @@
 import { catchError, EMPTY, from, ignoreElements, mergeMap, pairwise, startWith, take, timeout, type Observable } from 'rxjs';
 import type { BackendStates } from '../backend/backends.js';
 import type { BackendSession } from '../backend/connection.js';
+import { sessionsOf } from '../backend/backend-state.js';
 import { resourceOwner, type Offers } from '../catalogue/offers.js';
 import { requestResult } from '../rpc/request-result.js';
 
@@ -33,9 +34,12 @@ export function replayClientSetup(states$: Observable<BackendStates>, offers$: O
     startWith(new Map() as BackendStates),
     pairwise(),
     mergeMap(([before, after]) => {
-      const fresh = [...after.values()].flatMap((state) =>
-        state.session !== null && state.session !== before.get(state.entry.name)?.session ? [state.session] : [],
-      );
+      // each new session: a backend's, or one instance's of a replicated backend
+      const fresh = [...after.values()].flatMap((state) => {
+        const earlier = before.get(state.entry.name);
+        const known = earlier === undefined ? [] : sessionsOf(earlier);
+        return sessionsOf(state).filter((session) => !known.includes(session));
+      });
       if (fresh.length === 0 || (setup.logLevel === null && setup.subscriptions.size === 0)) return EMPTY;
       return offers$.pipe(
         take(1),

@@ -3,6 +3,7 @@
  * is sent only what is at or above its own). The client gets {} once the backends answered (or not).
  */
 import { catchError, forkJoin, map, mergeMap, of, take, timeout, type Observable } from 'rxjs';
+import { sessionsOf } from '../../backend/backend-state.js';
 import type { BackendStates } from '../../backend/backends.js';
 import { ErrorCode, failure, success, type JsonRpcRequest } from '../../core/jsonrpc.js';
 import { requestResult } from '../../rpc/request-result.js';
@@ -17,7 +18,8 @@ export function setBackendsLevel(states$: Observable<BackendStates>, level: stri
   return states$.pipe(
     take(1),
     mergeMap((states) => {
-      const sessions = [...states.values()].flatMap((state) => (state.session && state.session.capabilities['logging'] !== undefined ? [state.session] : []));
+      // every instance of a replicated backend: any of them may serve the client's next call
+      const sessions = [...states.values()].flatMap((state) => sessionsOf(state).filter((session) => session.capabilities['logging'] !== undefined));
       if (sessions.length === 0) return of(null);
       return forkJoin(sessions.map((session) => requestResult(session.channel, 'logging/setLevel', { level }).pipe(timeout(SET_LEVEL_TIMEOUT_MS), catchError(() => of(null)))));
     }),
