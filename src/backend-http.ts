@@ -36,6 +36,8 @@ const SESSION_GONE = 404;
 interface Outgoing {
   method: string | undefined;
   id: JsonRpcId | undefined;
+  /** a notifications/cancelled: the id of the request it ends */
+  cancels?: JsonRpcId;
 }
 
 /** Where an SSE stream got to, to resume it with Last-Event-ID (2025-11-25 servers may end a stream early). */
@@ -47,7 +49,11 @@ interface Cursor {
 function outgoing(frame: string): Outgoing {
   const parsed = parseMessage(frame);
   if (parsed.kind === 'request') return { method: parsed.message.method, id: parsed.message.id };
-  if (parsed.kind === 'notification') return { method: parsed.message.method, id: undefined };
+  if (parsed.kind === 'notification') {
+    const requestId = parsed.message.params?.['requestId'];
+    const cancels = parsed.message.method === 'notifications/cancelled' && (typeof requestId === 'string' || typeof requestId === 'number') ? requestId : undefined;
+    return cancels === undefined ? { method: parsed.message.method, id: undefined } : { method: parsed.message.method, id: undefined, cancels };
+  }
   return { method: undefined, id: undefined };
 }
 
@@ -74,9 +80,6 @@ async function excerpt(response: Response): Promise<string> {
   return line.length > EXCERPT_CHARS ? `${line.slice(0, EXCERPT_CHARS)}...` : line;
 }
 
-/** undici gives up on a silent server after 300 s (headers, or between body chunks): that ends one request, not the link */
-const UNDICI_TIMEOUTS: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
 /** errors of the connect phase: the request's bytes never left this process */
 const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -100,6 +103,8 @@ class HttpSession {
   /** requests wait for notifications/initialized to be accepted: some servers refuse requests before it */
   private initialized: Promise<unknown> = Promise.resolve();
   private readonly aborter = new AbortController();
+  /** each request's own POST, by id: a cancel (or the relay's timeout) ends it */
+  private readonly requests = new Map<JsonRpcId, AbortController>();
   private readonly frames = new Subject<string>();
 
   readonly link: BackendLink = {
@@ -121,6 +126,9 @@ class HttpSession {
   private send(frame: string): boolean {
     if (this.ended) return false;
     const message = outgoing(frame);
+    // a request the relay gave up on (its timeout, the client's cancel): its POST and socket end now. With no
+    // undici timeouts, nothing else would ever end a POST whose backend never answers
+    if (message.cancels !== undefined) this.requests.get(message.cancels)?.abort();
     const posted = this.initialized.then(() => this.post(frame, message));
     if (message.method === 'notifications/initialized') this.initialized = posted.catch(() => undefined);
     posted.catch((error: unknown) => this.onPostError(error, message));
@@ -128,11 +136,25 @@ class HttpSession {
   }
 
   private async post(frame: string, message: Outgoing): Promise<void> {
+    if (message.id === undefined) return this.exchange(frame, message, this.aborter.signal);
+    const own = new AbortController();
+    this.requests.set(message.id, own);
+    try {
+      await this.exchange(frame, message, AbortSignal.any([this.aborter.signal, own.signal]));
+    } catch (error: unknown) {
+      // cancelled on purpose: the channel already answered the call
+      if (!own.signal.aborted) throw error;
+    } finally {
+      if (this.requests.get(message.id) === own) this.requests.delete(message.id);
+    }
+  }
+
+  private async exchange(frame: string, message: Outgoing, signal: AbortSignal): Promise<void> {
     const response = await fetch(this.entry.url, {
       method: 'POST',
       headers: this.headers({ 'content-type': 'application/json', accept: 'application/json, text/event-stream' }),
       body: frame,
-      signal: this.aborter.signal,
+      signal,
       dispatcher,
     });
     if (message.method === 'initialize') this.sessionId = response.headers.get('mcp-session-id') ?? this.sessionId;
@@ -148,14 +170,14 @@ class HttpSession {
       this.answer(message, `the backend answered HTTP ${response.status} (${response.headers.get('content-type') ?? 'no content type'}) with no response`);
       return;
     }
-    const answered = isJson(response) ? await this.readJson(response, message) : await this.readAnswerStream(response, message);
+    const answered = isJson(response) ? await this.readJson(response, message) : await this.readAnswerStream(response, message, signal);
+    if (signal.aborted) return;
     if (!answered) this.answer(message, 'the backend ended its response stream without answering this request');
   }
 
   private onPostError(error: unknown, message: Outgoing): void {
     if (this.aborter.signal.aborted) return; // the link was closed: every request was aborted on purpose
     if (error instanceof ConnectionClosedError) this.fail(error);
-    else if (causedBy(error, UNDICI_TIMEOUTS)) this.answer(message, `no answer from the backend over HTTP in time (${networkReason(error)}); it may still act on it`);
     else {
       // send() said "written" before the POST was tried: a POST that never connected did not reach the backend
       const unsent = message.id !== undefined && causedBy(error, CONNECT_ERRORS) ? new Set([message.id]) : undefined;
@@ -192,16 +214,16 @@ class HttpSession {
   }
 
   /** A request's SSE answer; a stream that ends before the response is resumed while it still brings events. */
-  private async readAnswerStream(first: Response, message: Outgoing): Promise<boolean> {
+  private async readAnswerStream(first: Response, message: Outgoing, signal: AbortSignal): Promise<boolean> {
     const cursor: Cursor = {};
     let response = first;
     for (let idle = 0; idle < MAX_IDLE_RESUMES; ) {
       const before = cursor.lastEventId;
       if (await this.readEvents(response, message, cursor)) return true;
-      if (message.id === undefined || cursor.lastEventId === undefined) return false;
+      if (message.id === undefined || cursor.lastEventId === undefined || signal.aborted) return false;
       idle = cursor.lastEventId === before ? idle + 1 : 0;
-      await sleep(cursor.retryMs ?? REOPEN_DELAY_MS, undefined, { signal: this.aborter.signal });
-      response = await this.get(cursor);
+      await sleep(cursor.retryMs ?? REOPEN_DELAY_MS, undefined, { signal });
+      response = await this.get(cursor, signal);
       if (!response.ok || !isEventStream(response)) {
         await response.body?.cancel();
         return false;
@@ -210,10 +232,10 @@ class HttpSession {
     return false;
   }
 
-  private async get(cursor: Cursor): Promise<Response> {
+  private async get(cursor: Cursor, signal: AbortSignal = this.aborter.signal): Promise<Response> {
     const headers = this.headers({ accept: 'text/event-stream' });
     if (cursor.lastEventId !== undefined) headers.set('last-event-id', cursor.lastEventId);
-    const response = await fetch(this.entry.url, { method: 'GET', headers, signal: this.aborter.signal, dispatcher });
+    const response = await fetch(this.entry.url, { method: 'GET', headers, signal, dispatcher });
     await this.checkSession(response);
     return response;
   }

@@ -1,4 +1,6 @@
 // The Streamable HTTP link against a real SDK server over HTTP on 127.0.0.1, and the SSE parser on its own.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { NEVER, type Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openHttpLink } from '../../src/backend-http.js';
@@ -100,6 +102,43 @@ function drive(entry: BackendEntry): Driven {
 }
 
 describe('openHttpLink', () => {
+  it('ends the POST of a request the relay cancelled (its timeout, or the client\'s cancel), so no socket is held for it', async () => {
+    // a backend that never answers tools/call: only the relay ending the POST frees its connection
+    let held = 0;
+    let closed = 0;
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        if (request.method !== 'POST') return void response.writeHead(405).end();
+        const message = JSON.parse(body) as { id?: number; method: string };
+        if (message.id === undefined) return void response.writeHead(202).end();
+        if (message.method === 'tools/call') {
+          held++;
+          response.once('close', () => closed++);
+          return;
+        }
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'silent', version: '1' } } }));
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    cleanups.push(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    const client = drive(entryFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`));
+    await client.initialize();
+    client.link.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'never', arguments: {} } }));
+    client.link.send(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'never', arguments: {} } }));
+    await until(() => held === 2, 'the backend holding both calls');
+    client.link.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 2, reason: 'timeout' } }));
+    await until(() => closed === 1, 'the cancelled call\'s POST to end');
+    // the other call is untouched, and the link is not failed by the abort
+    await new Promise((done) => setTimeout(done, 100));
+    expect(closed).toBe(1);
+    expect(client.error()).toBeUndefined();
+  });
+
   it('initializes, then sends the session id, the negotiated version and the configured headers on every request', async () => {
     const server = await backend();
     const client = drive(entryFor(server.url));
