@@ -54,7 +54,9 @@ export function createLogSink(fd: number, options: LogSinkOptions): LogSink {
       pending = 0;
     }
     if (queue.length === 0 && unreported > 0 && !broken) {
-      queue.push(Buffer.from(options.droppedLine(unreported)));
+      const report = Buffer.from(options.droppedLine(unreported));
+      pending += report.length;
+      queue.push(report);
       unreported = 0;
     }
     // everything waiting goes in one write: one batch per write call fell behind at 15,000 lines a second
@@ -102,7 +104,9 @@ export function createLogSink(fd: number, options: LogSinkOptions): LogSink {
     end: () =>
       new Promise<void>((done) => {
         idle.push(done);
-        settle();
+        // a count of dropped lines not reported yet goes out before the end
+        if (!writing && unreported > 0) next();
+        else settle();
       }),
     get dropped() {
       return dropped;

@@ -244,8 +244,18 @@ function main(): void {
         },
       }),
     );
-    // stdin's end: the calls in flight are still answered, within shutdownGraceMs
-    process.stdin.once('end', () => (listeners.count === 0 ? shutdown('stdin closed') : undefined));
+    // stdin's end: every request read before it is still answered (the session ends after the last), within
+    // shutdownGraceMs; then what runs is answered with an error. No drain: a request read before the end still starts
+    process.stdin.once('end', () => {
+      if (listeners.count > 0 || draining || exiting) return;
+      emit({ event: 'relay.draining', reason: 'stdin closed', calls_in_flight: hub.drain.inFlight, grace_ms: graceMs, level: 'info' });
+      const deadline = setTimeout(() => {
+        const abandoned = hub.drain.abortAll(new ShuttingDownError(true, graceMs));
+        if (abandoned > 0) emit({ event: 'relay.drain_timeout', abandoned, grace_ms: graceMs, level: 'warn' });
+        setImmediate(() => exit('stdin closed'));
+      }, graceMs);
+      deadline.unref();
+    });
     // a client that vanished makes stdout throw EPIPE: that is the end of the stdio client, not a crash
     process.stdout.on('error', () => (listeners.count === 0 ? exit('stdout closed') : undefined));
   }

@@ -26,7 +26,7 @@ import {
   type Observable,
   type SchedulerLike,
 } from 'rxjs';
-import { hasAttempted } from './backend/backend-state.js';
+import { hasAttempted, sessionsOf } from './backend/backend-state.js';
 import { backendStates$, type BackendsDeps, type BackendStates } from './backend/backends.js';
 import type { BackendInbound } from './backend/connection.js';
 import { buildCatalogue, type Catalogue } from './catalogue/catalogue.js';
@@ -239,9 +239,10 @@ export function createHub(deps: HubDeps): Hub {
       combineLatest([states$, offers$]).pipe(
         take(1),
         mergeMap(([states, offers]) => {
+          // every instance of the owner: a replicated backend's setup replay subscribed each of them
           const unsubscribes = uris.flatMap((uri) => {
-            const channel = states.get(resourceOwner(offers, uri) ?? '')?.session?.channel;
-            return channel ? [requestResult(channel, 'resources/unsubscribe', { uri }).pipe(timeout(RELEASE_TIMEOUT_MS), catchError(() => EMPTY))] : [];
+            const owner = states.get(resourceOwner(offers, uri) ?? '');
+            return (owner ? sessionsOf(owner) : []).map((session) => requestResult(session.channel, 'resources/unsubscribe', { uri }).pipe(timeout(RELEASE_TIMEOUT_MS), catchError(() => EMPTY)));
           });
           const level = clients.logLevel();
           const relevel = logLevel !== null && level !== null && level !== logLevel ? [setBackendsLevel(states$, level)] : [];

@@ -1,5 +1,6 @@
 /** Which handler answers a client request: one table, read top to bottom. The in-flight bookkeeping is in-flight.ts. */
 import { EMPTY, ignoreElements, of, take, tap, type Observable } from 'rxjs';
+import { sessionsOf } from '../backend/backend-state.js';
 import { ErrorCode, failure, success, type JsonRpcNotification, type JsonRpcRequest } from '../core/jsonrpc.js';
 import type { Outgoing } from './client-output.js';
 import type { CallDeps } from './call-deps.js';
@@ -44,7 +45,8 @@ export function dispatchNotification(message: JsonRpcNotification, deps: Request
     take(1),
     tap((states) => {
       try {
-        for (const state of states.values()) state.session?.channel.notify(message.method, message.params);
+        // every instance of a replicated backend: each may call the client back
+        for (const state of states.values()) for (const session of sessionsOf(state)) session.channel.notify(message.method, message.params);
       } catch (error: unknown) {
         // params JSON.stringify cannot write (nested too deep): the client's bad input, not the relay's failure
         deps.emit({ event: 'client.invalid', client: deps.client.id, method: message.method, reason: `params cannot be serialized: ${error instanceof Error ? error.message : String(error)}`, level: 'warn' });

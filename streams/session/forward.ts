@@ -213,10 +213,9 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
       return;
     }
     // the breaker counts a dropped connection once, from the backend's state: the calls it took with it add nothing
-    if (!(error instanceof OutcomeUnknownError || error instanceof ConnectionClosedError)) {
-      this.verdict = 'failed';
-      this.failure = error.message;
-    }
+    // (but a probe lost so is a failed probe: the gate reopens the breaker for another cooldown)
+    this.verdict = error instanceof OutcomeUnknownError || error instanceof ConnectionClosedError ? 'lost' : 'failed';
+    this.failure = error.message;
     this.fail(error);
   }
 

@@ -92,6 +92,8 @@ const isForwarded = (request: JsonRpcRequest): boolean => {
 
 /** requests a client may have waiting for its cap (limits.maxInFlightPerClient) before more are refused */
 export const MAX_WAITING_PER_CLIENT = 1_000;
+/** and their lines together, in characters: a client cannot park gigabytes of requests behind its cap */
+export const MAX_WAITING_CHARS_PER_CLIENT = 16 * 1024 * 1024;
 
 /** a request waiting for the client's cap: in the id table, so a cancel (or a reused id) finds it */
 class Waiting implements Unsubscribable {
@@ -100,6 +102,11 @@ class Waiting implements Unsubscribable {
     readonly text: string | undefined,
     private readonly line: Waiting[],
   ) {}
+
+  /** what it holds, in characters (its line; an estimate of 1 KB for one parsed without one) */
+  get size(): number {
+    return this.text?.length ?? 1_024;
+  }
 
   /** cancelled by the client, or the session ended: it leaves the line unanswered */
   unsubscribe(): void {
@@ -118,6 +125,7 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RequestD
     const inner = new Set<Unsubscribable>();
     // requests over the client's cap, in arrival order; each is also in `ids`
     const waiting: Waiting[] = [];
+    const waitingChars = () => waiting.reduce((sum, held) => sum + held.size, 0);
     let starting = false;
     let inputDone = false;
     const endIfIdle = () => {
@@ -215,8 +223,9 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RequestD
             }
             // over the client's cap, a call to a backend waits for one of its own to finish: held, not refused
             if (deps.maxInFlight !== undefined && ids.size - waiting.length >= deps.maxInFlight && isForwarded(message.message)) {
-              if (waiting.length >= MAX_WAITING_PER_CLIENT) {
-                subscriber.next({ message: failure(id, ErrorCode.QueueFull, `Too many requests waiting: this client has ${deps.maxInFlight} calls in flight (limits.maxInFlightPerClient) and ${waiting.length} more waiting; wait for answers before sending more`, { limit: 'in-flight', waiting: waiting.length }) });
+              const size = message.text?.length ?? 1_024;
+              if (waiting.length >= MAX_WAITING_PER_CLIENT || waitingChars() + size > MAX_WAITING_CHARS_PER_CLIENT) {
+                subscriber.next({ message: failure(id, ErrorCode.QueueFull, `Too many requests waiting: this client has ${deps.maxInFlight} calls in flight (limits.maxInFlightPerClient) and ${waiting.length} more waiting (at most ${MAX_WAITING_PER_CLIENT}, ${MAX_WAITING_CHARS_PER_CLIENT / 1024 / 1024} MiB); wait for answers before sending more`, { limit: 'in-flight', waiting: waiting.length }) });
                 return;
               }
               const held = new Waiting(message.message, message.text, waiting);

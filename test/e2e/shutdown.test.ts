@@ -138,6 +138,20 @@ describe('SIGTERM on the stdio front', () => {
     expect(Date.now() - secondAt).toBeLessThan(1_500);
   });
 
+  it('answers every request written before stdin closed, even one not started yet (the backend still connecting), then exits 0', async () => {
+    const work = await backend();
+    const { file } = configFile(backendsYaml([{ name: 'work', url: work.url }]));
+    const relay = startRawRelay(['--config', file]);
+    cleanups.push(() => relay.stop());
+    // all at once, as `printf ... | mcp-relay` does: the call waits for the first catalogue, after stdin's end
+    relay.send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: INITIALIZE });
+    relay.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    relay.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { early: true } } });
+    relay.child.stdin.end();
+    expect(await relay.next((message) => message['id'] === 1)).toMatchObject({ result: { content: [{ type: 'text' }] } });
+    expect(await relay.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('answers the calls in flight when stdin closes, then exits 0', async () => {
     const work = await backend();
     const { file } = configFile(backendsYaml([{ name: 'work', url: work.url }]));

@@ -198,6 +198,29 @@ describe('BackendGate: circuit breaker', () => {
     expect(gate.snapshot().breaker).toMatchObject({ state: 'half-open', opened: 2 });
   });
 
+  it('reopens for a new cooldown when the probe is lost with its connection (not counted for an ordinary call)', () => {
+    const { gate, transitions, at, time } = setup();
+    gate.setSessions([fakeSession('s1')]);
+    const ordinary = new Call('ordinary');
+    at(0, () => {
+      gate.enter(ordinary);
+      gate.leave(ordinary, 'lost', 'connection closed');
+      expect(gate.snapshot().breaker.consecutive_failures).toBe(0);
+      ['x', 'y', 'z'].forEach((reason) => gate.connectFailed(reason));
+    });
+    const probe = new Call('probe');
+    at(1_000, () => {
+      gate.enter(probe);
+      gate.leave(probe, 'lost', 'connection closed');
+      expect(gate.enter(new Call('next'))).toBe('refused');
+    });
+    time.flush();
+    expect(transitions).toEqual([
+      { to: 'open', failures: 3, retryAt: 1_000, reason: 'z' },
+      { to: 'open', failures: 4, retryAt: 2_000, reason: 'connection closed' },
+    ]);
+  });
+
   it('counts only consecutive failures: an answer in between starts again from zero', () => {
     const { gate, transitions } = setup();
     gate.setSessions([fakeSession('s1')]);

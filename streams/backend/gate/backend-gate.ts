@@ -23,8 +23,11 @@ export interface GateWaiter {
   refuse(error: Error): void;
 }
 
-/** how a call that left the gate ended, for the breaker: the backend answered, a transport failure, or neither */
-export type Verdict = 'answered' | 'failed' | 'none';
+/**
+ * how a call that left the gate ended, for the breaker: the backend answered, a transport failure, lost with its
+ * connection (counted once, by the connection's own failure; but a probe lost so has failed), or none of these
+ */
+export type Verdict = 'answered' | 'failed' | 'lost' | 'none';
 
 export type EnterResult = 'sent' | 'queued' | 'refused';
 
@@ -138,7 +141,7 @@ export class BackendGate {
     if (load <= 0) this.load.delete(session);
     else this.load.set(session, load);
     if (verdict === 'answered') this.note(this.breaker.success());
-    else if (verdict === 'failed') this.note(this.breaker.failure(this.deps.scheduler.now(), reason));
+    else if (verdict === 'failed' || (verdict === 'lost' && this.probe === waiter)) this.note(this.breaker.failure(this.deps.scheduler.now(), reason));
     if (verdict === 'none') this.abandonProbe(waiter);
     if (this.probe === waiter) this.probe = null;
     if (this.queue.length > 0) this.drain();
