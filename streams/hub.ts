@@ -36,7 +36,7 @@ import { buildOffers, resourceOwner, type Offers } from './catalogue/offers.js';
 import { configState, type ConfigInput, type ConfigState } from './config/config.js';
 import { canonicalJson } from './config/diff.js';
 import type { Env } from './config/parse-config.js';
-import { DEFAULT_MAX_CLIENT_MESSAGE_BYTES, type BackendEntry } from './config/schema.js';
+import { DEFAULT_MAX_CLIENT_MESSAGE_BYTES, EMPTY_CONFIG, type BackendEntry, type RelayConfig } from './config/schema.js';
 import { ErrorCode, failure, success } from './core/jsonrpc.js';
 import { createSignal } from './core/signal.js';
 import { MANAGEMENT_TOOL_NAMES, type ConfigEdit, type ManagementDeps } from './management/management.js';
@@ -87,6 +87,8 @@ export interface Hub {
   currentCatalogue(): Catalogue | undefined;
   /** the limit on one message to a client, from the config in force */
   maxClientMessageBytes(): number;
+  /** the enabled shared entries and the instructions' size limit in force (before the first view, for instructions) */
+  currentConfig(): RelayConfig;
   /** cut a backend's backoff short: a call waits for it */
   kick(name: string): void;
   /** a client initialized: the first one starts the backend handshakes */
@@ -182,8 +184,12 @@ export function createHub(deps: HubDeps): Hub {
   ).pipe(take(1), shareReplay({ bufferSize: 1, refCount: false }));
 
   let limit = DEFAULT_MAX_CLIENT_MESSAGE_BYTES;
+  let inForce: RelayConfig = EMPTY_CONFIG;
   const limit$ = config$.pipe(
-    tap((state) => (limit = state.config.maxClientMessageBytes)),
+    tap((state) => {
+      limit = state.config.maxClientMessageBytes;
+      inForce = state.config;
+    }),
     ignoreElements(),
   );
 
@@ -290,6 +296,7 @@ export function createHub(deps: HubDeps): Hub {
     currentStates: () => latestView?.states,
     currentCatalogue: () => latestView?.catalogue,
     maxClientMessageBytes: () => limit,
+    currentConfig: () => inForce,
     kick: kicks.fire,
     clientInitialized: () => initialized.fire(),
     openIsolated: (entries$, own) => backendStates$(entries$, { openLink: deps.openLink, jitter: deps.jitter, clientInfo, gates, ...own }),

@@ -26,7 +26,10 @@ import { declaredToBackends, toClient } from './session/inbound.js';
 import { routeClient, type ClientMessage } from './session/in-flight.js';
 import type { ListedKind, RequestDeps } from './session/request-deps.js';
 import { ServerRequests } from './session/server-requests.js';
-import { sessionView, type ViewSnapshot } from './session/view.js';
+import { sessionView, type SessionView, type ViewSnapshot } from './session/view.js';
+import { buildInstructions } from './catalogue/instructions.js';
+import { initialBackendState } from './backend/backend-state.js';
+import type { BackendStates } from './backend/backends.js';
 import { LOCAL_PRINCIPAL, type Principal } from './access/access.js';
 import type { Admission, Refusal } from './access/admission.js';
 import { restrictedView } from './session/access-view.js';
@@ -167,6 +170,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       clients: hub.clients,
       calls,
       drain: hub.drain,
+      instructions: () => instructionsNow(hub, view, access.full),
       ...(deps.maxInFlight === undefined ? {} : { maxInFlight: deps.maxInFlight }),
       // a stdio client that closed stdin still reads stdout: its calls in flight are answered (main.ts bounds the wait)
       endWithInput: deps.answerAfterInput !== true,
@@ -269,4 +273,20 @@ function toOutput(line: ClientLine, outgoing: Outgoing): SessionOutput {
   const { message } = outgoing;
   if ('id' in message && message.id !== null && !('method' in message)) return { line, requestId: message.id, final: true };
   return outgoing.related === undefined ? { line, final: false } : { line, requestId: outgoing.related, final: false };
+}
+
+/**
+ * The instructions for a client's initialize: from its view (what it may use) once there is one. Before the first
+ * view (the first initialize is what starts the handshakes), the configured names, for a full-access client only: a
+ * restricted one must not learn the names of backends it cannot use.
+ */
+function instructionsNow(hub: Hub, view: Pick<SessionView, 'currentStates' | 'currentCatalogue'>, full: boolean): string {
+  const config = hub.currentConfig();
+  const states = view.currentStates();
+  const catalogue = view.currentCatalogue();
+  if (states !== undefined && catalogue !== undefined && states.size > 0) return buildInstructions(states, catalogue, config.instructionsMaxChars);
+  const configured: BackendStates = full
+    ? new Map(config.backends.filter((entry) => entry.enabled && entry.isolation === 'shared').map((entry) => [entry.name, initialBackendState(entry, 0)]))
+    : new Map();
+  return buildInstructions(configured, { perBackend: new Map() }, config.instructionsMaxChars);
 }

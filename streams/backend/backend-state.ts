@@ -15,6 +15,8 @@ export interface BackendState {
   readonly tools: readonly unknown[] | null;
   /** last-known resources, templates and prompts, kept like tools; null until first listed */
   readonly extras: Extras | null;
+  /** the backend's own instructions from its last handshake, kept like tools; null when it gave none */
+  readonly instructions?: string | null;
   /** the last connection error, kept until the next healthy session */
   readonly error: string | null;
   /** protocol violations seen on the current session */
@@ -52,7 +54,7 @@ export function reduceBackendState(state: BackendState, event: BackendEvent): Ba
     case 'connecting':
       return { ...state, phase: 'connecting', session: null };
     case 'connected':
-      return { ...state, phase: 'connected', session: event.session, tools: event.tools, extras: event.extras ?? NO_EXTRAS, error: null, violations: [], attempts: state.attempts + 1 };
+      return { ...state, phase: 'connected', session: event.session, tools: event.tools, extras: event.extras ?? NO_EXTRAS, instructions: event.session.instructions ?? null, error: null, violations: [], attempts: state.attempts + 1 };
     case 'tools':
       return { ...state, tools: event.tools };
     case 'extras':

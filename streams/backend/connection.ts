@@ -38,6 +38,8 @@ export interface BackendSession {
   readonly capabilities: Record<string, unknown>;
   /** the client capabilities the relay declared in this session's handshake (what the backend may ask the clients for) */
   readonly declared?: Record<string, unknown>;
+  /** what the backend's initialize said its tools are for, when it said */
+  readonly instructions?: string;
 }
 
 /** What a backend offers besides tools; each empty when the backend does not declare it. */
@@ -105,6 +107,7 @@ function handshake(entry: BackendEntry, channel: RpcChannel, deps: ConnectionDep
         serverInfo: asRecord(result['serverInfo']),
         capabilities: asRecord(result['capabilities']),
         declared,
+        ...(typeof result['instructions'] === 'string' && result['instructions'].trim() !== '' ? { instructions: result['instructions'] } : {}),
       };
     }),
   );

@@ -29,6 +29,7 @@ export function mergeInstances(previous: BackendState, instances: readonly Backe
     session: connected[0]?.session ?? null,
     tools: listed?.tools ?? previous.tools,
     extras: listed?.extras ?? previous.extras,
+    instructions: listed === undefined ? (previous.instructions ?? null) : (listed.instructions ?? null),
     // the backend is in error only when no instance serves; otherwise the failed instances show in status
     error: phase === 'connected' || failed.length === 0 ? null : failed.map((instance) => `${instance.entry.url}: ${instance.error}`).join('; '),
     violations: connected.flatMap((instance) => instance.violations),

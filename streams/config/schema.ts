@@ -189,6 +189,8 @@ export const configSchema = z
     startupGraceMs: z.number().int().nonnegative().optional(),
     /** on SIGTERM, calls in flight get this long to finish */
     shutdownGraceMs: z.number().int().nonnegative().optional(),
+    /** the relay's initialize instructions: a section per backend, within maxChars */
+    instructions: z.strictObject({ maxChars: positiveMs.optional() }).nullable().optional(),
     maxClientMessageBytes: positiveMs.optional(),
     management: z.strictObject({ allowChanges: z.boolean().optional() }).nullable().optional(),
     auth: authSchema.nullable().optional(),
@@ -365,6 +367,8 @@ export interface RelayConfig {
   websocket: WsFrontSettings;
   startupGraceMs: number;
   shutdownGraceMs: number;
+  /** the size limit of the instructions in the relay's initialize result */
+  instructionsMaxChars: number;
   maxClientMessageBytes: number;
   management: { allowChanges: boolean };
   /** null: no authentication (loopback listeners only, unless auth.allowUnauthenticated) */
@@ -388,6 +392,8 @@ export const DEFAULT_SETTINGS: BackendSettings = {
 
 export const DEFAULT_STARTUP_GRACE_MS = 5_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** Claude Code reads every server's instructions at start: a page of text, not a manual */
+export const DEFAULT_INSTRUCTIONS_MAX_CHARS = 2_000;
 /** The SDK's stdio reader (Claude Code's) drops the whole connection on one message over 10 MB. */
 export const DEFAULT_MAX_CLIENT_MESSAGE_BYTES = 9_000_000;
 
@@ -412,6 +418,7 @@ export const EMPTY_CONFIG: RelayConfig = {
   websocket: DEFAULT_WS_FRONT,
   startupGraceMs: DEFAULT_STARTUP_GRACE_MS,
   shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
+  instructionsMaxChars: DEFAULT_INSTRUCTIONS_MAX_CHARS,
   maxClientMessageBytes: DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
   management: { allowChanges: true },
   auth: null,

@@ -52,5 +52,6 @@ export interface RequestDeps extends Omit<CallDeps, 'cancelled$'> {
   admitNotification?: () => boolean;
   /** seeds the table of the client's request ids (the client picks them) */
   idSeed?: number;
-  instructions?: string;
+  /** the instructions for this client's initialize result, as things are now */
+  instructions?: () => string | undefined;
 }

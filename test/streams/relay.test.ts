@@ -19,7 +19,7 @@ const client = {
   t: line({ id: 3, method: 'tools/list' }),
 };
 
-const initialized = { jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-06-18', capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, prompts: { listChanged: true }, logging: {}, completions: {} }, serverInfo: { name: 'mcp-relay', version: 'test' } } };
+const initialized = { jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-06-18', capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, prompts: { listChanged: true }, logging: {}, completions: {} }, serverInfo: { name: 'mcp-relay', version: 'test' }, instructions: expect.stringMatching(/^This server is mcp-relay/) } };
 const listChanged = { jsonrpc: '2.0', method: 'notifications/tools/list_changed' };
 const listed = (id: number, tools: unknown[]) => ({ jsonrpc: '2.0', id, result: { tools: [...MANAGEMENT_TOOLS, ...tools] } });
 

@@ -15,12 +15,13 @@ export const RELAY_CAPABILITIES = {
 
 export function initializeReply(request: JsonRpcRequest, deps: RequestDeps): Observable<Outgoing> {
   deps.onInitialize(request);
+  const instructions = deps.instructions?.();
   return of({
     message: success(request.id, {
       protocolVersion: negotiateProtocolVersion(request.params?.['protocolVersion']),
       capabilities: RELAY_CAPABILITIES,
       serverInfo: deps.serverInfo,
-      ...(deps.instructions ? { instructions: deps.instructions } : {}),
+      ...(instructions ? { instructions } : {}),
     }),
   });
 }
