@@ -2,7 +2,7 @@
 // 200 edits in two seconds, and management tools racing a hand edit. Every backend here counts its connections, so
 // "no backend is ever connected twice" is measured, not assumed: at most one open connection per backend at any
 // moment, no reconnect of a backend whose entry did not change, no connection left open to a removed one.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -142,6 +142,17 @@ function expectNeverTwice(pool: CountingBackend[]): void {
 
 const eventsNamed = (relay: SdkRelay, name: string) => relay.events.filter((event) => event.event === name);
 
+/**
+ * a save as most editors make it (a temporary file renamed over): the watcher never sees a half-written file, so each
+ * save is one config.invalid or one reload. (writeFileSync truncates first: under load the watcher may catch the empty
+ * moment, which is a config.invalid of its own; hot-reload.test.ts covers that kind of save.)
+ */
+function save(file: string, text: string): void {
+  const temporary = `${file}.saving`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, file);
+}
+
 /** the backend names of a file on disk, in order; fails if the file is not valid YAML or not a config */
 function namesOnDisk(file: string): string[] {
   const doc = parseDocument(readFileSync(file, 'utf8'));
@@ -174,7 +185,7 @@ describe('backends.yaml faults', () => {
     // meant to drop b and add c, but a tab indents c's url: not YAML at all
     const broken = `${FAST_DEFAULTS}backends:\n  - name: a\n    url: ${a.url}\n  - name: c\n\turl: ${c.url}\n`;
     const badLine = lineOf(broken, (line) => line.startsWith('\t'));
-    writeFileSync(file, broken);
+    save(file, broken);
     const where = new RegExp(`^${escape(file)}:${badLine}: invalid YAML: .*[Tt]ab`);
     await eventually(async () => expect((await status(relay.client)).config_error).toMatch(where));
     await eventually(() => expect(eventsNamed(relay, 'config.invalid')).toEqual([expect.objectContaining({ file, line: badLine, error: expect.stringMatching(where) })]));
@@ -186,7 +197,7 @@ describe('backends.yaml faults', () => {
     // a second kind of broken YAML: a key given twice in one entry (it meant to rename a to c)
     const twice = `${FAST_DEFAULTS}backends:\n  - name: a\n    url: ${a.url}\n    name: c\n  - name: b\n    url: ${b.url}\n`;
     const twiceLine = lineOf(twice, (line) => line === '    name: c');
-    writeFileSync(file, twice);
+    save(file, twice);
     const twiceWhere = new RegExp(`^${escape(file)}:${twiceLine}: invalid YAML: .*unique`);
     await eventually(async () => expect((await status(relay.client)).config_error).toMatch(twiceWhere));
     await eventually(() => expect(eventsNamed(relay, 'config.invalid').map((event) => event['line'])).toEqual([badLine, twiceLine]));
@@ -196,7 +207,7 @@ describe('backends.yaml faults', () => {
     expect(relay.listChanged()).toBe(0);
 
     // fixed: b goes, c comes, a is left alone
-    writeFileSync(file, yamlFor(pool, ['a', 'c']));
+    save(file, yamlFor(pool, ['a', 'c']));
     await eventually(() => expectServing(relay, ['a', 'c'], pool));
     expect(await callEcho(relay, 'c', { n: 4 })).toBe('c_tool:{"n":4}');
     await expect(relay.client.callTool({ name: 'b_tool', arguments: {} })).rejects.toThrow(/Unknown tool 'b_tool'/);
@@ -227,7 +238,7 @@ describe('backends.yaml faults', () => {
     add(`${FAST_DEFAULTS}backends:\n  - name: [a]\n    url: ${a.url}\n`, 'name: [a]', 'backends[0].name', /expected string/);
 
     for (const [index, bad] of wrong.entries()) {
-      writeFileSync(file, bad.text);
+      save(file, bad.text);
       const where = new RegExp(`^${escape(file)}:${bad.line}: ${escape(bad.field)}: .*${bad.message.source}`);
       await eventually(async () => expect((await status(relay.client)).config_error).toMatch(where));
       await eventually(() => expect(eventsNamed(relay, 'config.invalid')[index]).toMatchObject({ file, line: bad.line, field: bad.field, error: expect.stringMatching(where) }));
@@ -240,7 +251,7 @@ describe('backends.yaml faults', () => {
     expect(relay.listChanged()).toBe(0);
 
     // fixed: a goes, c comes, b is left alone
-    writeFileSync(file, yamlFor(pool, ['b', 'c']));
+    save(file, yamlFor(pool, ['b', 'c']));
     await eventually(() => expectServing(relay, ['b', 'c'], pool));
     expect(await callEcho(relay, 'c', {})).toBe('c_tool:{}');
     expect(totals(pool)).toEqual({ a: 1, b: 1, c: 1 });
