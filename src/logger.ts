@@ -12,6 +12,8 @@ export interface EventLog {
   emit: (event: RelayEvent) => void;
   /** writes what is buffered and ends the log once every write has landed (a write may still be in flight); before exit */
   close: () => Promise<void>;
+  /** lines dropped because the log was not read fast enough, since start */
+  dropped: () => number;
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -74,5 +76,5 @@ export function createEventLog(env: Readonly<Record<string, string | undefined>>
   };
   if (target.problem) emit({ event: 'log.fallback', reason: target.problem, level: 'warn' });
   if (level !== wanted) emit({ event: 'log.fallback', reason: `LOG_LEVEL ${JSON.stringify(env['LOG_LEVEL'])} is not one of ${LEVELS.join(', ')}; using info`, level: 'warn' });
-  return { logger, emit, close };
+  return { logger, emit, close, dropped: () => sink.dropped };
 }

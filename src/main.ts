@@ -8,9 +8,16 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { merge, race, retry, Subject, take, timer, type Subscription } from 'rxjs';
 import { isMissingFile, type ConfigInput } from '../streams/config/config.js';
-import type { ListenSpec } from '../streams/config/listen.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, EMPTY_CONFIG, type AuditSettings, type AuthSettings } from '../streams/config/schema.js';
 import { ShuttingDownError } from '../streams/core/errors.js';
+import { isLoopbackHost, type AdminAddress, type ListenSpec } from '../streams/config/listen.js';
+import { buildCatalogue } from '../streams/catalogue/catalogue.js';
+import { hasAttempted } from '../streams/backend/backend-state.js';
+import { buildStatus, healthOf } from '../streams/catalogue/status.js';
+import type { ConfigState } from '../streams/config/config.js';
+import { openAdmin, type Readiness, type RunningAdmin } from './admin/admin-server.js';
+import { EventRing } from './admin/event-ring.js';
+import { RelayMetrics } from './admin/metrics.js';
 import { ErrorCode, failure } from '../streams/core/jsonrpc.js';
 import { canonicalJson } from '../streams/config/diff.js';
 import { openAudit, type AuditLog } from './audit.js';
@@ -41,6 +48,12 @@ const REBUILD_DELAY_MS = 200;
 /** ±20% so many relays restarting together do not reconnect in lockstep */
 const jitter = (ms: number): number => Math.round(ms * (0.8 + Math.random() * 0.4));
 
+/** what the admin listener reads from the event stream, once it is open */
+interface AdminObservers {
+  metrics: RelayMetrics;
+  events: EventRing;
+}
+
 const describe = (error: unknown): string => (error instanceof Error ? (error.stack ?? error.message) : String(error));
 
 function main(): void {
@@ -65,9 +78,15 @@ function main(): void {
   // the audit log and the refusal counts read the same events the log writes
   let audit: AuditLog | null = null;
   const security = new SecurityEvents(() => audit);
+  // the admin listener's metrics and event ring exist only when it is asked for: without it, an event costs nothing more
+  let observers: AdminObservers | null = null;
   const emit = (event: Parameters<typeof log.emit>[0]) => {
     log.emit(event);
     security.observe(event);
+    if (observers !== null) {
+      observers.metrics.observe(event);
+      observers.events.push(event);
+    }
   };
   const written = new Subject<ConfigInput>();
   let loadedOnce = false;
@@ -127,7 +146,7 @@ function main(): void {
     if (code !== undefined) process.exitCode = code;
     log.emit({ event: 'relay.stop', reason, level: 'info' });
     // the audit log's last lines are written before the process goes (a clean shutdown loses none)
-    const closed = listeners.closeAll(`mcp-relay is shutting down (${reason})`).then(() => audit?.close());
+    const closed = Promise.all([listeners.closeAll(`mcp-relay is shutting down (${reason})`), admin?.close()]).then(() => audit?.close());
     for (const subscription of subscriptions) subscription.unsubscribe();
     written.complete();
     // the log's last lines may still be queued or in flight: exit once they have landed (or at the deadline below).
@@ -185,12 +204,56 @@ function main(): void {
       .subscribe(),
   );
 
+  let admin: RunningAdmin | null = null;
+  let configState: ConfigState | null = null;
+  /** /readyz: config loaded, every enabled backend tried once, at least one connected; never while shutting down */
+  const readiness = (): Readiness => {
+    if (draining || exiting) return { ready: false, reason: 'shutting down' };
+    if (!loadedOnce) return { ready: false, reason: `backends.yaml has not loaded${configState?.error ? `: ${configState.error.message}` : ''}` };
+    const entries = configState?.config.backends.filter((entry) => entry.enabled && entry.isolation === 'shared') ?? [];
+    const states = hub.currentStates();
+    const catalogue = hub.currentCatalogue();
+    if (entries.length === 0) return { ready: false, reason: 'no backend is enabled in backends.yaml' };
+    const untried = entries.filter((entry) => !hasAttempted(states?.get(entry.name))).map((entry) => entry.name);
+    if (untried.length > 0 || !states || !catalogue) return { ready: false, reason: 'waiting for the first connection attempt of some backends', untried };
+    const serving = entries.filter((entry) => ['healthy', 'degraded'].includes(healthOf(states.get(entry.name), catalogue))).map((entry) => entry.name);
+    if (serving.length === 0) return { ready: false, reason: 'no backend is connected', backends: entries.map((entry) => ({ name: entry.name, error: states.get(entry.name)?.error ?? null })) };
+    return { ready: true, reason: `${serving.length} of ${entries.length} backends connected`, connected: serving };
+  };
+  const openAdminListener = (address: AdminAddress, token: () => string | null) => {
+    if (token() === null && !isLoopbackHost(address.host)) {
+      process.stderr.write(`mcp-relay: --admin ${address.text} is beyond loopback: set admin.token (\${ADMIN_TOKEN}) in backends.yaml, or bind 127.0.0.1\n`);
+      exit('the admin listener would be open beyond loopback without a token', 1);
+      return;
+    }
+    const events = new EventRing();
+    observers = { metrics: new RelayMetrics({ hub, logDropped: log.dropped }), events };
+    const metrics = observers.metrics;
+    openAdmin(address, {
+      metrics,
+      events,
+      readiness,
+      token,
+      status: () => (configState ? buildStatus(file, configState, hub.currentStates() ?? new Map(), hub.currentCatalogue() ?? buildCatalogue([], new Map(), new Set()), hub.clients.status(), security.snapshot()) : { config_file: file, loading: true }),
+    }).then(
+      (running) => {
+        admin = running;
+        emit({ event: 'admin.listen', url: running.url, level: 'info' });
+      },
+      (error: unknown) => {
+        process.stderr.write(`mcp-relay: cannot open the admin listener on ${address.text}: ${error instanceof Error ? error.message : String(error)}\n`);
+        exit('the admin listener could not be bound', 1);
+      },
+    );
+  };
+
   let first = true;
   // the fronts follow the config in force: its settings for what comes next, its listen: list opened and closed live
   subscriptions.push(
     hub.config$.subscribe({
       next: (state) => {
         const { config } = state;
+        configState = state;
         if (state.outcome === 'loaded') loadedOnce = true;
         graceMs = config.shutdownGraceMs;
         // certificate files are found next to backends.yaml, as the audit file is
@@ -200,6 +263,8 @@ function main(): void {
         if (state.error === null || isMissingFile(state) || !authenticator.closed) applyAuth(config.auth);
         if (first) {
           first = false;
+          const adminAddress = command.admin ?? config.admin?.listen ?? null;
+          if (adminAddress !== null) openAdminListener(adminAddress, () => configState?.config.admin?.token ?? null);
           // the command line's listeners must come up: a port in use is an error at start, not a silent half-relay.
           // They open once the config is known, so the auth they enforce is the file's from the first connection on.
           // a file that did not load is often the cause (its tls: block, its auth:): say so beside the listener's error

@@ -35,3 +35,21 @@ export function parseListen(text: string): ListenSpec | string {
   const hostText = host.includes(':') ? `[${host}]` : host;
   return { kind, tls, host, port, path: url.pathname, url: `${url.protocol}//${hostText}:${port}${url.pathname}` };
 }
+
+/** Where the admin listener (health, metrics, status) binds: `HOST:PORT`, from --admin or `admin.listen`. */
+export interface AdminAddress {
+  host: string;
+  /** 0: any free port (the bound one is in the admin.listen event) */
+  port: number;
+  /** written back canonically */
+  text: string;
+}
+
+/** The address, or the reason it is not one. */
+export function parseAdminAddress(text: string): AdminAddress | string {
+  const match = /^(\[[^\]]+\]|[^:[\]]+):(\d{1,5})$/.exec(text.trim());
+  const port = Number(match?.[2]);
+  if (!match || port > 65_535) return `${JSON.stringify(text)} is not HOST:PORT (127.0.0.1:9464, say; 0 for any free port)`;
+  const host = (match[1] as string).replace(/^\[(.*)\]$/, '$1');
+  return { host, port, text: `${host.includes(':') ? `[${host}]` : host}:${port}` };
+}

@@ -1,7 +1,7 @@
 /** backends.yaml text -> RelayConfig, or a ConfigError naming the file, the line and the field. */
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from '../core/errors.js';
-import { parseListen, type ListenSpec } from './listen.js';
+import { isLoopbackHost, parseAdminAddress, parseListen, type AdminAddress, type ListenSpec } from './listen.js';
 import {
   configSchema,
   DEFAULT_HTTP_FRONT,
@@ -13,6 +13,7 @@ import {
   DEFAULT_STARTUP_GRACE_MS,
   DEFAULT_WS_FRONT,
   type AccessSettings,
+  type AdminSettings,
   type AuthSettings,
   type BackendCredentials,
   type BackendEntry,
@@ -164,6 +165,7 @@ function parseConfigText(text: string, file: string, env: Env): RelayConfig | Co
       startupGraceMs: parsed.data.startupGraceMs ?? DEFAULT_STARTUP_GRACE_MS,
       shutdownGraceMs: parsed.data.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
       instructionsMaxChars: parsed.data.instructions?.maxChars ?? DEFAULT_INSTRUCTIONS_MAX_CHARS,
+      admin: parsed.data.admin ? resolveAdmin(parsed.data.admin, secret, fail) : null,
       maxClientMessageBytes: parsed.data.limits?.maxMessageBytes ?? parsed.data.maxClientMessageBytes ?? DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
       management: { allowChanges: parsed.data.management?.allowChanges ?? true },
       auth,
@@ -251,4 +253,12 @@ function resolveLimits(raw: RawConfig['limits']): LimitSettings {
         : DEFAULT_LIMITS.principalRateLimit,
     maxUnsentBytes: raw.maxUnsentBytes ?? DEFAULT_LIMITS.maxUnsentBytes,
   };
+}
+
+/** an admin listener beyond loopback shows every backend and client: it needs a token */
+function resolveAdmin(raw: NonNullable<RawConfig['admin']>, secret: (value: string, path: Path) => string, fail: (message: string, path: Path) => never): AdminSettings {
+  const listen = parseAdminAddress(raw.listen) as AdminAddress;
+  const token = raw.token === undefined ? null : secret(raw.token, ['admin', 'token']);
+  if (token === null && !isLoopbackHost(listen.host)) fail(`an admin listener on ${listen.text} (beyond loopback) needs token: \${ADMIN_TOKEN} (set in the environment); or bind 127.0.0.1`, ['admin', 'listen']);
+  return { listen, token };
 }

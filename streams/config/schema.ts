@@ -1,6 +1,6 @@
 /** The backends.yaml schema: validated once at the boundary; inside, the resolved types are trusted. */
 import { z } from 'zod';
-import { parseListen, type ListenSpec } from './listen.js';
+import { parseAdminAddress, parseListen, type AdminAddress, type ListenSpec } from './listen.js';
 
 export const BACKEND_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -189,6 +189,11 @@ export const configSchema = z
     startupGraceMs: z.number().int().nonnegative().optional(),
     /** on SIGTERM, calls in flight get this long to finish */
     shutdownGraceMs: z.number().int().nonnegative().optional(),
+    /** health, readiness, metrics and status over HTTP, for operators (a non-loopback address needs a token) */
+    admin: z
+      .strictObject({ listen: z.string().superRefine((value, ctx) => (typeof parseAdminAddress(value) === 'string' ? ctx.addIssue({ code: 'custom', message: parseAdminAddress(value) as string }) : undefined)), token: secretFromEnv.optional() })
+      .nullable()
+      .optional(),
     /** the relay's initialize instructions: a section per backend, within maxChars */
     instructions: z.strictObject({ maxChars: positiveMs.optional() }).nullable().optional(),
     maxClientMessageBytes: positiveMs.optional(),
@@ -354,6 +359,12 @@ export interface TlsSettings {
   passphrase: string | null;
 }
 
+export interface AdminSettings {
+  listen: AdminAddress;
+  /** the bearer token the admin listener asks for (from the environment); null: none (loopback only) */
+  token: string | null;
+}
+
 export interface AuditSettings {
   file: string;
   redactKeys: string[];
@@ -369,6 +380,8 @@ export interface RelayConfig {
   shutdownGraceMs: number;
   /** the size limit of the instructions in the relay's initialize result */
   instructionsMaxChars: number;
+  /** the admin listener from the file (the command line's --admin wins); null: none */
+  admin: AdminSettings | null;
   maxClientMessageBytes: number;
   management: { allowChanges: boolean };
   /** null: no authentication (loopback listeners only, unless auth.allowUnauthenticated) */
@@ -419,6 +432,7 @@ export const EMPTY_CONFIG: RelayConfig = {
   startupGraceMs: DEFAULT_STARTUP_GRACE_MS,
   shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
   instructionsMaxChars: DEFAULT_INSTRUCTIONS_MAX_CHARS,
+  admin: null,
   maxClientMessageBytes: DEFAULT_MAX_CLIENT_MESSAGE_BYTES,
   management: { allowChanges: true },
   auth: null,

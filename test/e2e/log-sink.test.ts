@@ -47,9 +47,10 @@ async function relayWithUnreadStderr() {
 }
 
 /** calls in rounds of 500 in flight: each logs call.done and more at debug, far past what the pipe holds */
-async function callMany(relay: Awaited<ReturnType<typeof relayWithUnreadStderr>>, total: number): Promise<void> {
-  for (let first = 1; first <= total; first += 500) {
-    const ids = Array.from({ length: Math.min(500, total - first + 1) }, (_, index) => first + index);
+async function callMany(relay: Awaited<ReturnType<typeof relayWithUnreadStderr>>, total: number, firstId = 1): Promise<void> {
+  // ids are never reused: an earlier round's answer must not stand for this one's (its wait would end at once)
+  for (let first = firstId; first < firstId + total; first += 500) {
+    const ids = Array.from({ length: Math.min(500, firstId + total - first) }, (_, index) => first + index);
     for (const id of ids) relay.send(id, 'tools/call', { name: 'echo', arguments: { id, pad: 'x'.repeat(200) } });
     await Promise.all(ids.map((id) => relay.answer(id)));
   }
@@ -60,8 +61,8 @@ describe('a log sink nobody reads', () => {
     const relay = await relayWithUnreadStderr();
     await callMany(relay, 1_000);
     const warm = rssKb(relay.child.pid as number);
-    await callMany(relay, 6_000);
-    expect(relay.answered.size).toBe(6_000);
+    await callMany(relay, 6_000, 1_001);
+    expect(relay.answered.size).toBe(7_000);
     expect([...relay.answered.values()].filter((message) => !('result' in message)).slice(0, 1)).toEqual([]);
     // the log sink holds at most LOG_BUFFER_BYTES: thousands of unread lines do not pile up in memory
     expect(rssKb(relay.child.pid as number) - warm).toBeLessThan(40_000);

@@ -42,6 +42,7 @@ describe('parseConfig', () => {
         startupGraceMs: 5_000,
         shutdownGraceMs: 10_000,
         instructionsMaxChars: 2_000,
+        admin: null,
         maxClientMessageBytes: 9_000_000,
         management: { allowChanges: true },
         auth: null,
@@ -71,7 +72,7 @@ describe('parseConfig', () => {
       ['backends: (null)', 'backends:\n'],
       ['an empty list', 'backends: []\n'],
     ])('reads %s as no backends with the relay defaults', (_what, text) => {
-      expect(parsed(text)).toEqual({ backends: [], listen: [], http: { allowedOrigins: null, sessionIdleMs: 1_800_000, resumeBufferEvents: 1_000 }, websocket: { pingIntervalMs: 30_000, pongTimeoutMs: 10_000 }, startupGraceMs: 5_000, shutdownGraceMs: 10_000, instructionsMaxChars: 2_000, maxClientMessageBytes: 9_000_000, management: { allowChanges: true }, auth: null, limits: DEFAULT_LIMITS, tls: null, audit: null });
+      expect(parsed(text)).toEqual({ backends: [], listen: [], http: { allowedOrigins: null, sessionIdleMs: 1_800_000, resumeBufferEvents: 1_000 }, websocket: { pingIntervalMs: 30_000, pongTimeoutMs: 10_000 }, startupGraceMs: 5_000, shutdownGraceMs: 10_000, instructionsMaxChars: 2_000, admin: null, maxClientMessageBytes: 9_000_000, management: { allowChanges: true }, auth: null, limits: DEFAULT_LIMITS, tls: null, audit: null });
     });
 
     it('reads listeners and the HTTP front settings', () => {

@@ -1,0 +1,137 @@
+/**
+ * The relay's Prometheus metrics (prom-client): counted from the event stream the log already gets (call.done,
+ * backend.reconnect, auth and limit refusals), and read from the hub when Prometheus scrapes (clients, backend
+ * health, breakers, queues, calls in flight), so the per-call path pays nothing beyond the event it emits anyway.
+ * Label values are bounded: backend names come from backends.yaml, tools from the catalogue, outcomes and states
+ * from fixed sets; never a client id or an argument.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RelayEvent } from '../../streams/catalogue/events.js';
+import { healthOf, type Health } from '../../streams/catalogue/status.js';
+import type { Hub } from '../../streams/hub.js';
+
+const HEALTH: readonly Health[] = ['unknown', 'connecting', 'healthy', 'degraded', 'failed'];
+const BREAKER = ['closed', 'open', 'half-open'] as const;
+
+export interface MetricSources {
+  hub: Hub;
+  /** log lines dropped by the log sink since start */
+  logDropped: () => number;
+}
+
+export class RelayMetrics {
+  readonly registry = new Registry();
+  private readonly calls: Counter<'backend' | 'tool' | 'outcome'>;
+  private readonly latency: Histogram<'backend' | 'outcome'>;
+  private readonly reconnects: Counter<'backend'>;
+  private readonly rejections: Counter<'kind'>;
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.calls = new Counter({ name: 'mcp_relay_calls_total', help: 'Forwarded calls by backend, tool (or method) and outcome', labelNames: ['backend', 'tool', 'outcome'], registers });
+    this.latency = new Histogram({
+      name: 'mcp_relay_call_duration_seconds',
+      help: 'Forwarded call latency by backend and outcome',
+      labelNames: ['backend', 'outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 900],
+      registers,
+    });
+    this.reconnects = new Counter({ name: 'mcp_relay_backend_reconnects_total', help: 'Reconnection attempts by backend', labelNames: ['backend'], registers });
+    this.rejections = new Counter({ name: 'mcp_relay_rejections_total', help: 'Requests and connections refused, by kind (auth, rate, principal-rate)', labelNames: ['kind'], registers });
+    const { hub } = sources;
+    new Gauge({
+      name: 'mcp_relay_clients',
+      help: 'Connected clients by front',
+      labelNames: ['front'],
+      registers,
+      collect() {
+        const byFront = { stdio: 0, ws: 0, http: 0 };
+        for (const client of hub.clients.status()) byFront[client.front]++;
+        for (const [front, count] of Object.entries(byFront)) this.set({ front }, count);
+      },
+    });
+    new Gauge({
+      name: 'mcp_relay_backend_health',
+      help: 'Each backend\'s health: 1 for the state it is in, 0 for the others',
+      labelNames: ['backend', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        const states = hub.currentStates();
+        const catalogue = hub.currentCatalogue();
+        if (!states || !catalogue) return;
+        for (const [backend, state] of states) {
+          const health = healthOf(state, catalogue);
+          for (const each of HEALTH) this.set({ backend, state: each }, each === health ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'mcp_relay_breaker_state',
+      help: 'Each backend\'s circuit breaker: 1 for the state it is in, 0 for the others',
+      labelNames: ['backend', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [backend, state] of hub.currentStates() ?? []) {
+          const current = state.gate?.snapshot().breaker.state;
+          for (const each of BREAKER) this.set({ backend, state: each }, each === current ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'mcp_relay_queue_length',
+      help: 'Calls waiting for each backend (a reconnect, or a free slot)',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [backend, state] of hub.currentStates() ?? []) this.set({ backend }, state.gate?.snapshot().queue.length ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'mcp_relay_calls_in_flight',
+      help: 'Forwarded calls in flight on each backend',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [backend, state] of hub.currentStates() ?? []) this.set({ backend }, state.gate?.snapshot().in_flight ?? 0);
+      },
+    });
+    let dropped = 0;
+    new Counter({
+      name: 'mcp_relay_log_lines_dropped_total',
+      help: 'Log lines dropped because the log was not read fast enough',
+      registers,
+      collect() {
+        const now = sources.logDropped();
+        if (now > dropped) this.inc(now - dropped);
+        dropped = now;
+      },
+    });
+  }
+
+  /** one event of the log: what it counts */
+  observe(event: RelayEvent): void {
+    switch (event.event) {
+      case 'call.done': {
+        const backend = String(event['backend']);
+        const outcome = String(event['outcome']);
+        this.calls.inc({ backend, tool: String(event['tool'] ?? event['method'] ?? ''), outcome });
+        if (typeof event['ms'] === 'number') this.latency.observe({ backend, outcome }, event['ms'] / 1_000);
+        return;
+      }
+      case 'backend.reconnect':
+        this.reconnects.inc({ backend: String(event['backend']) });
+        return;
+      case 'auth.rejected':
+        this.rejections.inc({ kind: 'auth' });
+        return;
+      case 'client.limited':
+        this.rejections.inc({ kind: String(event['limit']) }, typeof event['refused'] === 'number' ? event['refused'] : 1);
+        return;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// The admin listener, for real: the built relay with --admin on a free loopback port, a real backend and a real
+// WebSocket client; /healthz, /readyz, /metrics, /status and /events read over HTTP as an operator's tools would.
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBackend } from '../fixtures/mcp-ws-backend.js';
+import { echoTool } from '../fixtures/tools.js';
+import { spawnRelay, wsClient } from './network-relay.js';
+import { backendsYaml, configFile, eventually, FAST_DEFAULTS, textOf, type RelayEventLine } from './relay-process.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function relayWithAdmin(head = FAST_DEFAULTS, env: Record<string, string> = {}) {
+  const work = await startBackend({ name: 'work', tools: [echoTool('echo')] });
+  cleanups.push(() => work.close());
+  const { file } = configFile(backendsYaml([{ name: 'work', url: work.url }], head));
+  const relay = spawnRelay(['--config', file, '--no-stdio', '--listen', 'ws://127.0.0.1:0/mcp', ...(head.includes('admin:') ? [] : ['--admin', '127.0.0.1:0'])], env);
+  cleanups.push(async () => {
+    if (relay.child.exitCode === null) relay.child.kill('SIGKILL');
+    await relay.exited;
+  });
+  const url = (event: string) =>
+    eventually(() => {
+      const found = relay.events.find((line: RelayEventLine) => line.event === event)?.['url'];
+      if (typeof found !== 'string') throw new Error(`no ${event} event yet`);
+      return found;
+    });
+  return { relay, work, admin: await url('admin.listen'), ws: await url('front.listen') };
+}
+
+describe('the admin listener', () => {
+  it('answers health at once, readiness once the backend is connected, and metrics, status and events after a call', async () => {
+    const { admin, ws } = await relayWithAdmin();
+    expect((await fetch(`${admin}/healthz`)).status).toBe(200);
+    // no client has initialized yet, so no handshake has started (they wait up to 2 s for one): not ready, and why
+    const early = await fetch(`${admin}/readyz`);
+    expect(early.status).toBe(503);
+    expect(await early.json()).toMatchObject({ ready: false, reason: 'waiting for the first connection attempt of some backends', untried: ['work'] });
+    const client = await wsClient(ws);
+    cleanups.push(() => client.client.close());
+    await eventually(async () => {
+      const ready = await fetch(`${admin}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ ready: true, connected: ['work'] });
+    });
+    expect(textOf(await client.client.callTool({ name: 'echo', arguments: { n: 1 } }))).toBe('echo:{"n":1}');
+
+    await eventually(async () => {
+      const metrics = await (await fetch(`${admin}/metrics`)).text();
+      expect(metrics).toContain('mcp_relay_calls_total{backend="work",tool="echo",outcome="ok"} 1');
+      expect(metrics).toMatch(/mcp_relay_call_duration_seconds_count\{backend="work",outcome="ok"\} 1/);
+      expect(metrics).toContain('mcp_relay_backend_health{backend="work",state="healthy"} 1');
+      expect(metrics).toContain('mcp_relay_breaker_state{backend="work",state="closed"} 1');
+      expect(metrics).toContain('mcp_relay_clients{front="ws"} 1');
+      expect(metrics).toContain('process_cpu_user_seconds_total');
+    });
+    const status = (await (await fetch(`${admin}/status`)).json()) as { servers: Array<{ name: string; health: string }>; clients: Array<{ front: string; calls_done: number }> };
+    expect(status.servers).toMatchObject([{ name: 'work', health: 'healthy' }]);
+    expect(status.clients).toMatchObject([{ front: 'ws', calls_done: 1 }]);
+
+    // the event log: the last events newest first, then live
+    const controller = new AbortController();
+    cleanups.push(() => controller.abort());
+    const stream = await fetch(`${admin}/events`, { signal: controller.signal });
+    expect(stream.headers.get('content-type')).toBe('text/event-stream');
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    const readUntil = async (pattern: RegExp) => {
+      while (!pattern.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the event stream ended: ${text}`);
+        text += new TextDecoder().decode(value);
+      }
+    };
+    await readUntil(/"event":"call\.done"/);
+    const replayed = text.split('\n\n').filter(Boolean).map((message) => JSON.parse(message.replace(/^data: /, '')) as { event: string; time: string; level: string });
+    expect((replayed[0]?.time ?? '') >= (replayed.at(-1)?.time ?? '')).toBe(true);
+    expect(replayed.some((event) => event.event === 'call.done' && event.level === 'info')).toBe(true);
+    const second = await wsClient(ws);
+    cleanups.push(() => second.client.close());
+    await readUntil(/"event":"client\.connect"[^\n]*\n\n[\s\S]*"event":"client\.initialize"/);
+  });
+
+  it('asks for admin.token as a bearer header (not on /healthz), and refuses a listener beyond loopback without one', async () => {
+    const head = `${FAST_DEFAULTS}admin: { listen: "127.0.0.1:0", token: "\${ADMIN_TOKEN}" }\n`;
+    const { admin } = await relayWithAdmin(head, { ADMIN_TOKEN: 'ops-secret-123' });
+    expect((await fetch(`${admin}/healthz`)).status).toBe(200);
+    const refused = await fetch(`${admin}/metrics`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await fetch(`${admin}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await fetch(`${admin}/metrics`, { headers: { authorization: 'Bearer ops-secret-123' } })).status).toBe(200);
+
+    const open = spawnRelay(['--config', configFile('backends: []\n').file, '--no-stdio', '--admin', '0.0.0.0:0']);
+    let stderr = '';
+    open.child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    expect((await open.exited).code).toBe(1);
+    expect(stderr).toMatch(/--admin 0\.0\.0\.0:0 is beyond loopback: set admin\.token/);
+  });
+});
