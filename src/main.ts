@@ -26,7 +26,8 @@ import { Principals } from './fronts/principals.js';
 import { SecurityEvents } from './security-events.js';
 import { createHub } from '../streams/hub.js';
 import { stdioSession } from '../streams/relay.js';
-import { parseCli, USAGE } from './cli.js';
+import { parseCli, STATUS_USAGE, USAGE } from './cli.js';
+import { statusCommand } from './status-command.js';
 import { configFile$ } from './config-source.js';
 import { createConfigWriter } from './config-writer.js';
 import type { FrontSettings } from './fronts/front.js';
@@ -68,6 +69,19 @@ function main(): void {
     case 'usage-error':
       process.stderr.write(`mcp-relay: ${command.message}\n\n${USAGE}`);
       process.exitCode = 2;
+      return;
+    case 'status-help':
+      process.stdout.write(STATUS_USAGE);
+      return;
+    case 'status':
+      void statusCommand({
+        admin: command.admin,
+        json: command.json,
+        token: command.token,
+        color: process.stdout.isTTY === true && !process.env['NO_COLOR'],
+        write: (text) => process.stdout.write(text),
+        fail: (text) => process.stderr.write(text),
+      }).then((code) => (process.exitCode = code));
       return;
     case 'run':
       break;

@@ -1,10 +1,12 @@
 // The admin listener, for real: the built relay with --admin on a free loopback port, a real backend and a real
 // WebSocket client; /healthz, /readyz, /metrics, /status and /events read over HTTP as an operator's tools would.
+import { spawnSync } from 'node:child_process';
+import { freePort } from './backend-process.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBackend } from '../fixtures/mcp-ws-backend.js';
 import { echoTool } from '../fixtures/tools.js';
 import { spawnRelay, wsClient } from './network-relay.js';
-import { backendsYaml, configFile, eventually, FAST_DEFAULTS, textOf, type RelayEventLine } from './relay-process.js';
+import { backendsYaml, configFile, eventually, FAST_DEFAULTS, RELAY_MAIN, textOf, type RelayEventLine } from './relay-process.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -97,5 +99,32 @@ describe('the admin listener', () => {
     open.child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     expect((await open.exited).code).toBe(1);
     expect(stderr).toMatch(/--admin 0\.0\.0\.0:0 is beyond loopback: set admin\.token/);
+  });
+
+  it('mcp-relay status prints the backends and clients as tables, or JSON with --json, and exits 1 with what to check when the relay is not there', async () => {
+    const { admin, ws } = await relayWithAdmin();
+    const client = await wsClient(ws);
+    cleanups.push(() => client.client.close());
+    await eventually(async () => expect((await fetch(`${admin}/readyz`)).status).toBe(200));
+    expect(textOf(await client.client.callTool({ name: 'echo', arguments: {} }))).toBe('echo:{}');
+    const address = admin.replace(/^http:\/\//, '');
+    const run = (...args: string[]) => spawnSync(process.execPath, [RELAY_MAIN, 'status', ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+
+    const tables = run('--admin', address);
+    expect(tables.status).toBe(0);
+    const lines = tables.stdout.split('\n');
+    expect(lines.find((line) => line.startsWith('BACKEND'))).toMatch(/^BACKEND\s+HEALTH\s+TOOLS\s+CALLS\s+ERRORS\s+RECONNECTS\s+BREAKER\s+ERROR$/);
+    expect(lines.find((line) => line.startsWith('work'))).toMatch(/^work\s+healthy\s+1\s+1\s+0\s+0\s+closed\s*$/);
+    expect(lines.find((line) => line.startsWith('CLIENT'))).toBeDefined();
+    expect(tables.stdout).not.toContain('\u001b[');
+
+    const json = JSON.parse(run('--admin', address, '--json').stdout) as { servers: Array<{ name: string }>; calls: Record<string, { calls: number }> };
+    expect(json.servers.map((server) => server.name)).toEqual(['work']);
+    expect(json.calls['work']).toMatchObject({ calls: 1 });
+
+    // a port nothing listens on
+    const absent = run('--admin', `127.0.0.1:${await freePort()}`);
+    expect(absent.status).toBe(1);
+    expect(absent.stderr).toMatch(/cannot reach the relay's admin listener at http:\/\/127\.0\.0\.1:\d+ \(.*\)\.\nCheck that the relay runs with --admin/);
   });
 });
