@@ -99,6 +99,8 @@ export interface Hub {
   clientLeft(record: ClientRecord): void;
   /** every client's forwarded calls, for a graceful shutdown */
   readonly drain: Drain;
+  /** messages from and to clients since start, by front (counters the sessions bump; the metrics read them) */
+  readonly traffic: Record<'stdio' | 'ws' | 'http', { in: number; out: number }>;
   /** subscribe once, for the life of the process: backends, events, and the routing of backend messages */
   readonly run$: Observable<never>;
 }
@@ -293,6 +295,7 @@ export function createHub(deps: HubDeps): Hub {
     management,
     serverInfo: { name: 'mcp-relay', version: deps.version },
     drain: new Drain(),
+    traffic: { stdio: { in: 0, out: 0 }, ws: { in: 0, out: 0 }, http: { in: 0, out: 0 } },
     currentStates: () => latestView?.states,
     currentCatalogue: () => latestView?.catalogue,
     maxClientMessageBytes: () => limit,

@@ -10,7 +10,7 @@
  * docs/benchmarks.md). Its parts: one subscription to the client's input (the in-flight table), one to the view, and
  * the hub's direct calls to record.deliver.
  */
-import { concat, defer, EMPTY, Observable, of, Subscription } from 'rxjs';
+import { concat, defer, EMPTY, Observable, of, Subscription, tap } from 'rxjs';
 import type { BackendInbound } from './backend/connection.js';
 import type { EmitEvent } from './catalogue/events.js';
 import { errorMessage } from './core/errors.js';
@@ -93,8 +93,10 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     const running = new Subscription();
     let ended = false;
 
+    const traffic = hub.traffic[identity.front];
     const send = (outgoing: Outgoing) => {
       if (ended) return;
+      traffic.out++;
       const serialized = serializeForClient(outgoing, hub.maxClientMessageBytes());
       const over = 'oversized' in serialized ? serialized.oversized : 'dropped' in serialized ? serialized.dropped : null;
       if (over) emit({ event: 'client.oversized', client: identity.id, bytes: over.bytes, limit: over.limit, backend: over.outgoing.backend, tool: over.outgoing.tool, dropped: 'dropped' in serialized, level: 'warn' });
@@ -200,7 +202,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     emit({ event: 'client.connect', client: identity.id, front: identity.front, ...(identity.remote === undefined ? {} : { remote: identity.remote }), level: 'info' });
     running.add(view.snapshots$.subscribe({ next: viewChanged, error: crash }));
     // the input's end ends the session (routeClient completes at once, endWithInput); its failure is a crash
-    running.add(routeClient(messages$, requestDeps).subscribe({ next: send, error: crash, complete: () => subscriber.complete() }));
+    running.add(routeClient(messages$.pipe(tap(() => traffic.in++)), requestDeps).subscribe({ next: send, error: crash, complete: () => subscriber.complete() }));
 
     return () => {
       ended = true;

@@ -100,6 +100,22 @@ export class RelayMetrics {
         for (const [backend, state] of hub.currentStates() ?? []) this.set({ backend }, state.gate?.snapshot().in_flight ?? 0);
       },
     });
+    const counted = { stdio: { in: 0, out: 0 }, ws: { in: 0, out: 0 }, http: { in: 0, out: 0 } };
+    new Counter({
+      name: 'mcp_relay_messages_total',
+      help: 'JSON-RPC messages from clients (in) and to them (out), by front',
+      labelNames: ['front', 'direction'],
+      registers,
+      collect() {
+        for (const front of ['stdio', 'ws', 'http'] as const) {
+          for (const direction of ['in', 'out'] as const) {
+            const now = hub.traffic[front][direction];
+            if (now > counted[front][direction]) this.inc({ front, direction }, now - counted[front][direction]);
+            counted[front][direction] = now;
+          }
+        }
+      },
+    });
     let dropped = 0;
     new Counter({
       name: 'mcp_relay_log_lines_dropped_total',

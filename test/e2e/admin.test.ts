@@ -55,6 +55,9 @@ describe('the admin listener', () => {
       expect(metrics).toContain('mcp_relay_backend_health{backend="work",state="healthy"} 1');
       expect(metrics).toContain('mcp_relay_breaker_state{backend="work",state="closed"} 1');
       expect(metrics).toContain('mcp_relay_clients{front="ws"} 1');
+      // in: initialize, notifications/initialized, the call (and what the readiness wait did not send); out: their answers
+      expect(Number(/mcp_relay_messages_total\{front="ws",direction="in"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+      expect(Number(/mcp_relay_messages_total\{front="ws",direction="out"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
       expect(metrics).toContain('process_cpu_user_seconds_total');
     });
     const status = (await (await fetch(`${admin}/status`)).json()) as { servers: Array<{ name: string; health: string }>; clients: Array<{ front: string; calls_done: number }> };
