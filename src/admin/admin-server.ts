@@ -36,6 +36,8 @@ export interface RunningAdmin {
 
 /** events replayed to a new /events stream before it goes live */
 const REPLAY_EVENTS = 100;
+/** an /events reader this far behind is disconnected (it may reconnect and get the replay) */
+const MAX_UNSENT_EVENT_BYTES = 1024 * 1024;
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
@@ -85,7 +87,11 @@ export async function openAdmin(address: AdminAddress, sources: AdminSources): P
       case '/events': {
         response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
         for (const timed of sources.events.recent(REPLAY_EVENTS)) response.write(sseEvent(timed));
-        const stop = sources.events.follow((timed) => response.write(sseEvent(timed)));
+        // a reader that stops reading is let go, not buffered for without end
+        const stop = sources.events.follow((timed) => {
+          if (response.writableLength > MAX_UNSENT_EVENT_BYTES) response.end();
+          else response.write(sseEvent(timed));
+        });
         streams.add(response);
         response.once('close', () => {
           stop();
