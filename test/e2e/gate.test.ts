@@ -2,6 +2,7 @@
 // and instances of one service (urls:). Real backends on 127.0.0.1, the built relay, what the client sees.
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { backendProcess, freePort } from './backend-process.js';
+import type { ServerStatus } from '../../streams/catalogue/status.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBackend, type FixtureTool, type RunningBackend } from '../fixtures/mcp-ws-backend.js';
 import { echoTool, hangTool, sleep } from '../fixtures/tools.js';
@@ -11,24 +12,8 @@ import { backendsYaml, configFile, eventually, FAST_DEFAULTS, startSdkRelay, sta
 /** a failure the relay answers without asking the backend: well under any call timeout in this file */
 const FAST_MS = 250;
 
-interface BreakerJson {
-  state: 'closed' | 'open' | 'half-open';
-  consecutive_failures: number;
-  failure_threshold: number;
-  cooldown_ms: number;
-  opened: number;
-  rejected: number;
-  last_failure?: string;
-  next_probe_at?: string;
-}
-
-type ServerJson = StatusJson['servers'][number] & {
-  breaker: BreakerJson;
-  queue: { length: number; max_length: number; max_wait_ms: number; rejected: number; timed_out: number };
-  forwarded_in_flight: number;
-  max_in_flight: number;
-  instances?: Array<{ url: string; connected: boolean; calls_in_flight: number; error?: string }>;
-};
+/** a server as relay_get_status shows it, with the gate's fields (the types status.ts declares) */
+type ServerJson = StatusJson['servers'][number] & Required<Pick<ServerStatus, 'breaker' | 'queue' | 'forwarded_in_flight' | 'max_in_flight'>> & Pick<ServerStatus, 'instances'>;
 
 async function server(relay: SdkRelay, index = 0): Promise<ServerJson> {
   const found = (await status(relay.client)).servers[index] as ServerJson | undefined;
