@@ -9,6 +9,7 @@ import { backendProcess } from './backend-process.js';
 import { median, percentile, round } from './stats.js';
 import { fronts, type FrontsResult } from './fronts.js';
 import { saturate, sequential } from './load.js';
+import { observability } from './observability.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const CALLS = Number(process.env['BENCH_CALLS'] ?? 5_000);
@@ -283,6 +284,7 @@ async function main(): Promise<void> {
     noFronts,
   );
   const frontRatio = (name: string) => front.rows.find((row) => row.front === name)?.throughputRatio ?? NaN;
+  const observed = await skip('observability', () => observability({ configFile: (urls) => configFile(urls), rounds: ROUNDS, slices: SLICES, throughputMs: THROUGHPUT_MS }), null);
 
   const eight = big.find((row) => row.bytes === 8_388_608);
   const targets = [
@@ -306,6 +308,7 @@ async function main(): Promise<void> {
     { target: 'Streamable HTTP front throughput at 64 in flight ≥ 0.7× the stdio front', value: round(frontRatio('http')), holds: frontRatio('http') >= 0.7 },
     { target: `RSS per idle initialized WebSocket client (${front.idle.clients} clients) ≤ 50 KB`, value: round(front.idle.rssPerClientKB, 1), holds: front.idle.rssPerClientKB <= 50 },
     { target: `fairness, ${front.fairness.clients} clients × ${front.fairness.inFlightEach} in flight: p99 / median of per-client calls/s ≤ 3`, value: round(front.fairness.p99OverMedian), holds: front.fairness.p99OverMedian <= 3 },
+    { target: 'stdio throughput at 64 in flight with /metrics scraped every second ≥ 0.95× without the admin listener', value: round(observed?.ratio ?? NaN), holds: (observed?.ratio ?? 0) >= 0.95 },
   ];
 
   const result = {
@@ -320,9 +323,11 @@ async function main(): Promise<void> {
     reload: reloaded,
     recovery: recovered,
     fronts: front,
+    observability: observed,
     targets,
   };
-  const table = render(result);
+  const observedRow = observed === null ? '' : `\n| observability (stdio, 64 in flight) | calls/s |\n|---|---|\n| no admin listener | ${Math.round(observed.plain)} |\n| admin listener, /metrics scraped every second | ${Math.round(observed.metered)} (${round(observed.ratio)}×) |\n`;
+  const table = `${render(result)}${observedRow}`;
   process.stdout.write(`${table}\n`);
   const resultsDir = resolve(import.meta.dirname, '../../bench/results');
   mkdirSync(resultsDir, { recursive: true });
