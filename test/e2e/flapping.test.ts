@@ -38,10 +38,6 @@ function cpuSeconds(pid: number): number {
 
 const rssMB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
 
 let nextId = 1;
 async function call(relay: RawRelay, method: string, params: unknown): Promise<Record<string, unknown>> {
@@ -183,11 +179,15 @@ startupGraceMs: 10000
     // CPU: bounded per wall second
     expect(cpu / wallSeconds, figures).toBeLessThan(CPU_CORES_BOUND);
     // memory: no growth trend once V8 has sized its heap (the last third of the window against the middle one), and no
-    // blow-up against the start. RSS here is a sawtooth (it climbs some 5 MB/s between major GCs, 110 to 172 MB, then
-    // drops to 150), so the margin is 20%: a leak of 50 KB a drop (some 6 MB/s) shows in both bounds, a small one not
-    const middle = median(rss.filter((sample) => sample.at >= FLAP_MS / 3 && sample.at < (2 * FLAP_MS) / 3).map((sample) => sample.mb));
-    const last = median(rss.filter((sample) => sample.at >= (2 * FLAP_MS) / 3).map((sample) => sample.mb));
-    expect(last, figures).toBeLessThan(middle * 1.2);
+    // blow-up against the start. RSS here is a sawtooth (it climbs some 5 MB/s between major GCs, 110 to 190 MB, then
+    // drops back), so what is compared is each third's floor, what a collection leaves: the medians of the thirds
+    // depended on where the teeth fell (CI 22:51: middle 139, last 171, with the last third's floor back at 128).
+    // V8 may also keep growing its heap through the window without returning pages (a run went 177 -> 213 MB, flat at
+    // the top), so the margin is 30%: a leak of 50 KB a drop (some 6 MB/s, 60 MB over a third) still passes it.
+    const floor = (from: number, to: number) => Math.min(...rss.filter((sample) => sample.at >= from && sample.at < to).map((sample) => sample.mb));
+    const middle = floor(FLAP_MS / 3, (2 * FLAP_MS) / 3);
+    const last = floor((2 * FLAP_MS) / 3, Infinity);
+    expect(last, figures).toBeLessThan(middle * 1.3);
     expect(Math.max(...rss.map((sample) => sample.mb)), figures).toBeLessThan((rss[0] as { mb: number }).mb + 100);
 
     // the catalogue settles: every backend healthy and listed again, and each one answers a call
