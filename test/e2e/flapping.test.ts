@@ -183,7 +183,7 @@ startupGraceMs: 10000
     // drops back), so what is compared is each third's floor, what a collection leaves: the medians of the thirds
     // depended on where the teeth fell (CI 22:51: middle 139, last 171, with the last third's floor back at 128).
     // V8 may also keep growing its heap through the window without returning pages (a run went 177 -> 213 MB, flat at
-    // the top), so the margin is 30%: a leak of 50 KB a drop (some 6 MB/s, 60 MB over a third) still passes it.
+    // the top), so the margin is 30%: a leak of 50 KB a drop (some 6 MB/s, 60 MB over a third) still goes past it.
     const floor = (from: number, to: number) => Math.min(...rss.filter((sample) => sample.at >= from && sample.at < to).map((sample) => sample.mb));
     const middle = floor(FLAP_MS / 3, (2 * FLAP_MS) / 3);
     const last = floor((2 * FLAP_MS) / 3, Infinity);
