@@ -341,6 +341,10 @@ function main(): void {
 
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  // Node prints its warnings to stderr with a synchronous write (stderr is a pipe): with the log unread, that write
+  // would block the whole relay. They go to the event log instead, which never blocks (log-sink.ts)
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => emit({ event: 'relay.warning', name: warning.name, warning: warning.message, level: 'warn' }));
   // the relay must never exit because of one bad message or backend: log it and keep serving
   process.on('uncaughtException', (error) => log.emit({ event: 'relay.uncaught', error: error.stack ?? String(error), level: 'error' }));
   process.on('unhandledRejection', (reason) => log.emit({ event: 'relay.uncaught', error: describe(reason), level: 'error' }));

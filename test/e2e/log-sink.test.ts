@@ -18,11 +18,11 @@ afterEach(async () => {
 const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 
 /** the relay on stdio, its stderr left unread: answers are read from stdout by id */
-async function relayWithUnreadStderr() {
+async function relayWithUnreadStderr(bufferBytes = '262144') {
   const work: RunningBackend = await startBackend({ name: 'work', tools: [echoTool('echo')] });
   cleanups.push(() => work.close());
   const { file } = configFile(backendsYaml([{ name: 'work', url: work.url }]));
-  const child = spawn(process.execPath, [RELAY_MAIN, '--config', file], { env: { ...process.env, LOG_LEVEL: 'debug', LOG_BUFFER_BYTES: '262144' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [RELAY_MAIN, '--config', file], { env: { ...process.env, LOG_LEVEL: 'debug', LOG_BUFFER_BYTES: bufferBytes }, stdio: ['pipe', 'pipe', 'pipe'] });
   // nobody reads stderr: paused, the pipe fills (64 KiB) and stays full
   child.stderr.pause();
   const exited = new Promise<{ code: number | null; at: number }>((done) => child.once('exit', (code) => done({ code, at: Date.now() })));
@@ -57,7 +57,7 @@ async function callMany(relay: Awaited<ReturnType<typeof relayWithUnreadStderr>>
 }
 
 describe('a log sink nobody reads', () => {
-  it('keeps serving with bounded memory, and exits on stdin EOF within the exit deadline', async () => {
+  it('keeps serving with bounded memory, and exits on stdin EOF within the exit deadline', { timeout: 90_000 }, async () => {
     const relay = await relayWithUnreadStderr();
     await callMany(relay, 1_000);
     const warm = rssKb(relay.child.pid as number);
@@ -73,18 +73,27 @@ describe('a log sink nobody reads', () => {
     expect(at - closedAt).toBeLessThan(3_000);
   });
 
-  it('counts the lines it dropped and says how many once the reader comes back', async () => {
-    const relay = await relayWithUnreadStderr();
-    await callMany(relay, 3_000);
+  it('counts the lines it dropped and says how many once the reader comes back', { timeout: 60_000 }, async () => {
+    // 64 KiB of buffer: the pipe and this bound hold some 1,000 call.done lines, and 6,000 calls log far more
+    const relay = await relayWithUnreadStderr('65536');
+    await callMany(relay, 6_000);
+    expect(relay.answered.size).toBe(6_000);
+    const seen: string[] = [];
     const dropped = new Promise<Record<string, unknown>>((done) => {
       lines$(relay.child.stderr as Readable).subscribe((line) => {
+        seen.push(line);
         if (line.includes('"event":"log.dropped"')) done(JSON.parse(line) as Record<string, unknown>);
       });
     });
     // explicitly paused, the stream needs resume(): a new listener alone does not restart it
     relay.child.stderr.resume();
-    // the reader is back: the queued batches drain, then the count of what was dropped
-    const line = await dropped;
+    // the reader is back: the queued batches drain, then the count of what was dropped (or a failure that says what came)
+    const line = await Promise.race([
+      dropped,
+      new Promise<never>((_done, fail) =>
+        setTimeout(() => fail(new Error(`no log.dropped within 20 s of reading again; ${seen.length} lines came, the last: ${seen.slice(-2).join(' | ').slice(0, 600)}; relay running: ${relay.child.exitCode === null}`)), 20_000),
+      ),
+    ]);
     expect(line).toMatchObject({ event: 'log.dropped', level: 40, lines: expect.any(Number) });
     expect(line['lines'] as number).toBeGreaterThan(100);
     relay.child.stdin.end();
