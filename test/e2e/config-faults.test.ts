@@ -368,23 +368,30 @@ describe('backends.yaml faults', () => {
     const handEdit = () => writeFileSync(file, `${readFileSync(file, 'utf8').replace(/\n?$/, '\n')}  - name: h\n    url: ${h.url}\n`);
     // the hand edit lands at a different moment of the two management edits each round
     const delays = [0, 1, 2, 3, 4, 6, 8, 12];
+    let handLost = 0;
     for (const delayMs of delays) {
       const [added, removed] = await Promise.all([manage(relay, 'relay_add_server', { name: 'c', url: c.url }), manage(relay, 'relay_remove_server', { name: 'b' }), sleep(delayMs).then(handEdit)]);
       const round = `hand edit ${delayMs} ms after the calls; add: ${added.text}; remove: ${removed.text}; file:\n${readFileSync(file, 'utf8')}`;
       const onDisk = namesOnDisk(file);
-      // the hand edit is a plain write that nobody can report lost: it must be there
-      expect(onDisk, round).toContain('h');
+      // the hand edit is a plain write, and there is no compare-and-swap on a file: the relay compares the file with
+      // what its edit read and renames its text over it back to back, but a save landing between the two (a context
+      // switch on a busy machine makes that window milliseconds: CI 23:05 lost it once in 8 rounds) is overwritten.
+      // Nobody can report that loss, so it is not asserted; what is: the relay never claims an edit the file lacks,
+      // never leaves one twice, and serves exactly what is on disk
+      if (!onDisk.includes('h')) handLost++;
       if (added.isError) expect(added.text, round).toMatch(LOST_EDIT);
       else expect(onDisk, round).toContain('c');
       if (removed.isError) expect(removed.text, round).toMatch(LOST_EDIT);
       else expect(onDisk, round).not.toContain('b');
-      expect(onDisk.filter((name) => name === 'h'), round).toHaveLength(1);
+      expect(onDisk.filter((name) => name === 'h').length, round).toBeLessThanOrEqual(1);
       await eventually(() => expectServing(relay, namesOnDisk(file), pool));
 
       // back to a and b, by hand
       writeFileSync(file, base);
       await eventually(() => expectServing(relay, ['a', 'b'], pool));
     }
+    // the race is narrow: most rounds keep the hand edit (losing it every time would be the old read-then-write bug)
+    expect(handLost).toBeLessThan(delays.length / 2);
     // a was in every file: one connection from start to end; b left and came back at most once a round
     expect(a.total()).toBe(1);
     expect(b.total()).toBeLessThanOrEqual(delays.length + 1);
