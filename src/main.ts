@@ -12,10 +12,10 @@ import { DEFAULT_SHUTDOWN_GRACE_MS, EMPTY_CONFIG, type AuditSettings, type AuthS
 import { ShuttingDownError } from '../streams/core/errors.js';
 import { isLoopbackHost, type AdminAddress, type ListenSpec } from '../streams/config/listen.js';
 import { buildCatalogue } from '../streams/catalogue/catalogue.js';
-import { hasAttempted } from '../streams/backend/backend-state.js';
-import { buildStatus, healthOf } from '../streams/catalogue/status.js';
+import { buildStatus } from '../streams/catalogue/status.js';
+import { readiness } from '../streams/catalogue/readiness.js';
 import type { ConfigState } from '../streams/config/config.js';
-import { openAdmin, type Readiness, type RunningAdmin } from './admin/admin-server.js';
+import { openAdmin, type RunningAdmin } from './admin/admin-server.js';
 import { EventRing } from './admin/event-ring.js';
 import { RelayMetrics } from './admin/metrics.js';
 import { ErrorCode, failure } from '../streams/core/jsonrpc.js';
@@ -177,6 +177,13 @@ function main(): void {
    * upgrades get 503 Retry-After; a call is answered "shutting down"); the calls in flight get shutdownGraceMs; what
    * still runs then is answered with an error; then exit() closes the sessions (WebSocket 1001), backends and logs.
    */
+  /** the grace period is over: what still runs is answered with an error, then the relay exits */
+  const graceOver = (reason: string) => {
+    const abandoned = hub.drain.abortAll(new ShuttingDownError(true, graceMs));
+    if (abandoned > 0) emit({ event: 'relay.drain_timeout', abandoned, grace_ms: graceMs, level: 'warn' });
+    // the error answers go out in this turn's writes (stdout batches per microtask): exit on the next one
+    setImmediate(() => exit(reason));
+  };
   const shutdown = (reason: string) => {
     if (draining || exiting) return;
     draining = true;
@@ -186,15 +193,7 @@ function main(): void {
     subscriptions.push(
       race(hub.drain.idle$, timer(graceMs))
         .pipe(take(1))
-        .subscribe({
-          next: () => {
-            const abandoned = hub.drain.abortAll(new ShuttingDownError(true, graceMs));
-            if (abandoned > 0) emit({ event: 'relay.drain_timeout', abandoned, grace_ms: graceMs, level: 'warn' });
-            // the error answers go out in this turn's writes (stdout batches per microtask): exit on the next one
-            setImmediate(() => exit(reason));
-          },
-          error: () => exit(reason),
-        }),
+        .subscribe({ next: () => graceOver(reason), error: () => exit(reason) }),
     );
   };
   /** a second signal, while draining or exiting: at once, with the signal's conventional code */
@@ -220,20 +219,8 @@ function main(): void {
 
   let admin: RunningAdmin | null = null;
   let configState: ConfigState | null = null;
-  /** /readyz: config loaded, every enabled backend tried once, at least one connected; never while shutting down */
-  const readiness = (): Readiness => {
-    if (draining || exiting) return { ready: false, reason: 'shutting down' };
-    if (!loadedOnce) return { ready: false, reason: `backends.yaml has not loaded${configState?.error ? `: ${configState.error.message}` : ''}` };
-    const entries = configState?.config.backends.filter((entry) => entry.enabled && entry.isolation === 'shared') ?? [];
-    const states = hub.currentStates();
-    const catalogue = hub.currentCatalogue();
-    if (entries.length === 0) return { ready: false, reason: 'no backend is enabled in backends.yaml' };
-    const untried = entries.filter((entry) => !hasAttempted(states?.get(entry.name))).map((entry) => entry.name);
-    if (untried.length > 0 || !states || !catalogue) return { ready: false, reason: 'waiting for the first connection attempt of some backends', untried };
-    const serving = entries.filter((entry) => ['healthy', 'degraded'].includes(healthOf(states.get(entry.name), catalogue))).map((entry) => entry.name);
-    if (serving.length === 0) return { ready: false, reason: 'no backend is connected', backends: entries.map((entry) => ({ name: entry.name, error: states.get(entry.name)?.error ?? null })) };
-    return { ready: true, reason: `${serving.length} of ${entries.length} backends connected`, connected: serving };
-  };
+  const readinessNow = () =>
+    readiness({ shuttingDown: draining || exiting, loadedOnce, config: configState, states: hub.currentStates(), catalogue: hub.currentCatalogue() });
   const openAdminListener = (address: AdminAddress, token: () => string | null) => {
     if (token() === null && !isLoopbackHost(address.host)) {
       process.stderr.write(`mcp-relay: --admin ${address.text} is beyond loopback: set admin.token (\${ADMIN_TOKEN}) in backends.yaml, or bind 127.0.0.1\n`);
@@ -246,7 +233,7 @@ function main(): void {
     openAdmin(address, {
       metrics,
       events,
-      readiness,
+      readiness: readinessNow,
       token,
       status: () => (configState ? buildStatus(file, configState, hub.currentStates() ?? new Map(), hub.currentCatalogue() ?? buildCatalogue([], new Map(), new Set()), hub.clients.status(), security.snapshot()) : { config_file: file, loading: true }),
     }).then(
@@ -328,12 +315,7 @@ function main(): void {
     process.stdin.once('end', () => {
       if (listeners.count > 0 || draining || exiting) return;
       emit({ event: 'relay.draining', reason: 'stdin closed', calls_in_flight: hub.drain.inFlight, grace_ms: graceMs, level: 'info' });
-      const deadline = setTimeout(() => {
-        const abandoned = hub.drain.abortAll(new ShuttingDownError(true, graceMs));
-        if (abandoned > 0) emit({ event: 'relay.drain_timeout', abandoned, grace_ms: graceMs, level: 'warn' });
-        setImmediate(() => exit('stdin closed'));
-      }, graceMs);
-      deadline.unref();
+      setTimeout(() => graceOver('stdin closed'), graceMs).unref();
     });
     // a client that vanished makes stdout throw EPIPE: that is the end of the stdio client, not a crash
     process.stdout.on('error', () => (listeners.count === 0 ? exit('stdout closed') : undefined));

@@ -10,15 +10,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { AdminAddress } from '../../streams/config/listen.js';
 import type { RelayEvent } from '../../streams/catalogue/events.js';
+import type { Readiness } from '../../streams/catalogue/readiness.js';
 import type { EventRing, TimedEvent } from './event-ring.js';
 import type { RelayMetrics } from './metrics.js';
-
-export interface Readiness {
-  ready: boolean;
-  /** why not, or what makes it ready */
-  reason: string;
-  [detail: string]: unknown;
-}
 
 export interface AdminSources {
   metrics: RelayMetrics;

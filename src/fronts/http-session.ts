@@ -99,11 +99,6 @@ export class HttpSession {
     return open;
   }
 
-  /** the client's requests not answered yet */
-  get inFlight(): number {
-    return this.byRequest.size;
-  }
-
   hasRequestInFlight(id: JsonRpcId): boolean {
     return this.byRequest.has(key(id));
   }
