@@ -17,6 +17,7 @@ import { readiness } from '../streams/catalogue/readiness.js';
 import type { ConfigState } from '../streams/config/config.js';
 import { openAdmin, type RunningAdmin } from './admin/admin-server.js';
 import { EventRing } from './admin/event-ring.js';
+import { BackendHistory } from './admin/backend-history.js';
 import { RelayMetrics } from './admin/metrics.js';
 import { ErrorCode, failure } from '../streams/core/jsonrpc.js';
 import { canonicalJson } from '../streams/config/diff.js';
@@ -53,6 +54,7 @@ const jitter = (ms: number): number => Math.round(ms * (0.8 + Math.random() * 0.
 interface AdminObservers {
   metrics: RelayMetrics;
   events: EventRing;
+  history: BackendHistory;
 }
 
 const describe = (error: unknown): string => (error instanceof Error ? (error.stack ?? error.message) : String(error));
@@ -100,6 +102,7 @@ function main(): void {
     if (observers !== null) {
       observers.metrics.observe(event);
       observers.events.push(event);
+      observers.history.observe(event);
     }
   };
   const written = new Subject<ConfigInput>();
@@ -228,14 +231,20 @@ function main(): void {
       return;
     }
     const events = new EventRing();
-    observers = { metrics: new RelayMetrics({ hub, logDropped: log.dropped }), events };
+    const history = new BackendHistory();
+    observers = { metrics: new RelayMetrics({ hub, logDropped: log.dropped }), events, history };
     const metrics = observers.metrics;
     openAdmin(address, {
       metrics,
       events,
       readiness: readinessNow,
       token,
-      status: () => (configState ? buildStatus(file, configState, hub.currentStates() ?? new Map(), hub.currentCatalogue() ?? buildCatalogue([], new Map(), new Set()), hub.clients.status(), security.snapshot()) : { config_file: file, loading: true }),
+      status: () => {
+        if (!configState) return { config_file: file, loading: true };
+        const status = buildStatus(file, configState, hub.currentStates() ?? new Map(), hub.currentCatalogue() ?? buildCatalogue([], new Map(), new Set()), hub.clients.status(), security.snapshot());
+        // what only the events know: when each was last tried again, and its recent health changes
+        return { ...status, servers: status.servers.map((server) => ({ ...server, ...history.view(server.name) })) };
+      },
     }).then(
       (running) => {
         admin = running;
