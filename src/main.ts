@@ -27,7 +27,9 @@ import { Principals } from './fronts/principals.js';
 import { SecurityEvents } from './security-events.js';
 import { createHub } from '../streams/hub.js';
 import { stdioSession } from '../streams/relay.js';
-import { parseCli, STATUS_USAGE, USAGE } from './cli.js';
+import { parseCli, STATUS_USAGE, USAGE, type CliCommand } from './cli.js';
+import { loadTracing } from './tracing/tracing-wanted.js';
+import type * as TracingModule from './tracing/start-tracing.js';
 import { statusCommand } from './status-command.js';
 import { configFile$ } from './config-source.js';
 import { createConfigWriter } from './config-writer.js';
@@ -86,10 +88,21 @@ function main(): void {
       }).then((code) => (process.exitCode = code));
       return;
     case 'run':
-      break;
+      // the OpenTelemetry SDK is loaded only when the environment asks for traces: otherwise it costs nothing
+      void loadTracing(process.env).then(
+        (tracing) => run(command, tracing),
+        (error: unknown) => {
+          process.stderr.write(`mcp-relay: traces are off: the OpenTelemetry SDK did not load (${describe(error)})\n`);
+          run(command, null);
+        },
+      );
+      return;
   }
+}
 
+function run(command: Extract<CliCommand, { kind: 'run' }>, tracingModule: typeof TracingModule | null): void {
   const log = createEventLog(process.env);
+  const tracing = tracingModule?.startTracing({ env: process.env, version: VERSION, emit: (event) => log.emit(event) }) ?? null;
   const file = command.configFile;
   // the audit log and the refusal counts read the same events the log writes
   let audit: AuditLog | null = null;
@@ -99,6 +112,7 @@ function main(): void {
   const emit = (event: Parameters<typeof log.emit>[0]) => {
     log.emit(event);
     security.observe(event);
+    tracing?.observe(event);
     if (observers !== null) {
       observers.metrics.observe(event);
       observers.events.push(event);
@@ -123,6 +137,7 @@ function main(): void {
     emit,
     now,
     security: () => security.snapshot(),
+    ...(tracing === null ? {} : { tracing: tracing.tracing }),
   });
 
   let settings: FrontSettings = { http: EMPTY_CONFIG.http, websocket: EMPTY_CONFIG.websocket, maxClientMessageBytes: EMPTY_CONFIG.maxClientMessageBytes, limits: EMPTY_CONFIG.limits, tls: EMPTY_CONFIG.tls };
@@ -163,7 +178,7 @@ function main(): void {
     if (code !== undefined) process.exitCode = code;
     log.emit({ event: 'relay.stop', reason, level: 'info' });
     // the audit log's last lines are written before the process goes (a clean shutdown loses none)
-    const closed = Promise.all([listeners.closeAll(`mcp-relay is shutting down (${reason})`), admin?.close()]).then(() => audit?.close());
+    const closed = Promise.all([listeners.closeAll(`mcp-relay is shutting down (${reason})`), admin?.close()]).then(() => Promise.all([audit?.close(), tracing?.shutdown()]));
     for (const subscription of subscriptions) subscription.unsubscribe();
     written.complete();
     // the log's last lines may still be queued or in flight: exit once they have landed (or at the deadline below).

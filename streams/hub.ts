@@ -48,6 +48,7 @@ import { setBackendsLevel } from './session/requests/set-level.js';
 import type { ViewSnapshot } from './session/view.js';
 import { replayClientSetup } from './session/session-replay.js';
 import { Drain } from './session/drain.js';
+import type { Tracing } from './core/tracing.js';
 
 export interface HubDeps {
   file: string;
@@ -65,6 +66,8 @@ export interface HubDeps {
   clientWaitMs?: number;
   /** the clock and timers of the backends' gates (breaker cooldowns, queue waits); default asyncScheduler */
   scheduler?: SchedulerLike;
+  /** spans for client requests and backend calls, when traces are exported (src/tracing/) */
+  tracing?: Tracing;
 }
 
 export interface Hub {
@@ -101,6 +104,8 @@ export interface Hub {
   readonly drain: Drain;
   /** messages from and to clients since start, by front (counters the sessions bump; the metrics read them) */
   readonly traffic: Record<'stdio' | 'ws' | 'http', { in: number; out: number }>;
+  /** spans for client requests and backend calls; absent when traces are off */
+  readonly tracing?: Tracing;
   /** subscribe once, for the life of the process: backends, events, and the routing of backend messages */
   readonly run$: Observable<never>;
 }
@@ -296,6 +301,7 @@ export function createHub(deps: HubDeps): Hub {
     serverInfo: { name: 'mcp-relay', version: deps.version },
     drain: new Drain(),
     traffic: { stdio: { in: 0, out: 0 }, ws: { in: 0, out: 0 }, http: { in: 0, out: 0 } },
+    ...(deps.tracing === undefined ? {} : { tracing: deps.tracing }),
     currentStates: () => latestView?.states,
     currentCatalogue: () => latestView?.catalogue,
     maxClientMessageBytes: () => limit,

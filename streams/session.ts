@@ -34,6 +34,7 @@ import { LOCAL_PRINCIPAL, type Principal } from './access/access.js';
 import type { Admission, Refusal } from './access/admission.js';
 import { restrictedView } from './session/access-view.js';
 import { restrictManagement } from './management/restrict.js';
+import type { SessionTracing } from './core/tracing.js';
 
 export interface SessionDeps {
   identity: ClientIdentity;
@@ -94,9 +95,11 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     let ended = false;
 
     const traffic = hub.traffic[identity.front];
+    const trace = hub.tracing?.session(identity);
     const send = (outgoing: Outgoing) => {
       if (ended) return;
       traffic.out++;
+      if (trace !== undefined && 'id' in outgoing.message && !('method' in outgoing.message)) trace.answered(outgoing.message);
       const serialized = serializeForClient(outgoing, hub.maxClientMessageBytes());
       const over = 'oversized' in serialized ? serialized.oversized : 'dropped' in serialized ? serialized.dropped : null;
       if (over) emit({ event: 'client.oversized', client: identity.id, bytes: over.bytes, limit: over.limit, backend: over.outgoing.backend, tool: over.outgoing.tool, dropped: 'dropped' in serialized, level: 'warn' });
@@ -172,6 +175,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       clients: hub.clients,
       calls,
       drain: hub.drain,
+      ...(trace === undefined ? {} : { trace }),
       instructions: () => instructionsNow(hub, view, access.full),
       ...(deps.maxInFlight === undefined ? {} : { maxInFlight: deps.maxInFlight }),
       // a stdio client that closed stdin still reads stdout: its calls in flight are answered (main.ts bounds the wait)
@@ -202,12 +206,14 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     emit({ event: 'client.connect', client: identity.id, front: identity.front, ...(identity.remote === undefined ? {} : { remote: identity.remote }), level: 'info' });
     running.add(view.snapshots$.subscribe({ next: viewChanged, error: crash }));
     // the input's end ends the session (routeClient completes at once, endWithInput); its failure is a crash
-    running.add(routeClient(messages$.pipe(tap(() => traffic.in++)), requestDeps).subscribe({ next: send, error: crash, complete: () => subscriber.complete() }));
+    const counted$ = messages$.pipe(tap(() => traffic.in++));
+    running.add(routeClient(trace === undefined ? counted$ : counted$.pipe(tap((message) => traceIn(trace, message))), requestDeps).subscribe({ next: send, error: crash, complete: () => subscriber.complete() }));
 
     return () => {
       ended = true;
       // the calls in flight are cancelled on their backends by this; then what waits on this client is answered
       running.unsubscribe();
+      trace?.closed();
       limited?.flush();
       record.deliver = () => undefined;
       const abandoned = serverRequests.abandonAll('disconnected');
@@ -215,6 +221,15 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       emit({ event: 'client.disconnect', client: identity.id, front: identity.front, callsDone: record.callsDone, abandonedRequests: abandoned, level: 'info' });
     };
   });
+}
+
+/** a client message as its request spans see it: a request starts one, a cancellation ends one */
+function traceIn(trace: SessionTracing, message: ClientMessage): void {
+  if (message.kind === 'request') trace.requestIn(message.message);
+  else if (message.kind === 'notification' && message.message.method === 'notifications/cancelled') {
+    const id = message.message.params?.['requestId'];
+    if (typeof id === 'string' || typeof id === 'number') trace.cancelled(id);
+  }
 }
 
 /**

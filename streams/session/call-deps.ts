@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import type { BackendStates } from '../backend/backends.js';
 import type { EmitEvent } from '../catalogue/events.js';
 import type { JsonRpcRequest } from '../core/jsonrpc.js';
+import type { CallOutcome, SessionTracing } from '../core/tracing.js';
 import type { Drain } from './drain.js';
 
 export interface CallDeps {
@@ -18,6 +19,8 @@ export interface CallDeps {
   calls?: CallTracker;
   /** every client's calls together, for a graceful shutdown: draining, a new call is refused */
   drain?: Drain;
+  /** the session's spans, when traces are exported: each call is a child of its request's, its context sent along */
+  trace?: SessionTracing;
 }
 
 export interface CallTracker {
@@ -29,7 +32,7 @@ export interface CallTracker {
   audit?: (done: CallDone) => void;
 }
 
-export type Outcome = 'ok' | 'tool-error' | 'error' | 'timeout' | 'unknown' | 'unavailable' | 'cancelled';
+export type Outcome = CallOutcome;
 
 /** a forwarded call that is over, as the audit log records it */
 export interface CallDone {

@@ -13,6 +13,8 @@ import type { Outgoing } from './client-output.js';
 import type { CallDeps, Outcome } from './call-deps.js';
 import type { CallEvent, CallSink } from '../rpc/rpc-channel.js';
 import { spliceResponseId, spliceUndecodedId } from '../rpc/splice-id.js';
+import { redactUrl } from '../core/redact.js';
+import type { BackendCallSpan } from '../core/tracing.js';
 
 export interface ForwardTarget {
   backend: string;
@@ -48,6 +50,14 @@ export const forwardToolCall = (request: JsonRpcRequest, backend: string, tool: 
 export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, deps: CallDeps): Observable<Outgoing> {
   const call$ = new Observable<Outgoing>((subscriber) => startForward(request, target, deps, subscriber));
   return deps.cancelled$ ? call$.pipe(takeUntil(deps.cancelled$(request.id))) : call$;
+}
+
+/** params with the relay's trace context in _meta, in place of the client's (the rest of _meta goes as it came) */
+function withTraceMeta(params: Params, trace: Readonly<Record<string, string>>): Params {
+  const meta = params['_meta'];
+  const kept: Params = {};
+  if (isObjectRecord(meta)) for (const key in meta) if (key !== 'traceparent' && key !== 'tracestate') kept[key] = meta[key];
+  return { ...params, _meta: { ...kept, ...trace } };
 }
 
 /** Where a started call's messages go; complete() comes once, last. An rxjs Subscriber is one. */
@@ -94,6 +104,11 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
   private kicked = false;
   private resent = false;
   private ended = false;
+  /** its span, when traces are exported: from the gate to the end, so a wait in the queue shows in it */
+  private span: BackendCallSpan | null = null;
+  private spanEnded = false;
+  /** the error the client was answered with, for the span */
+  private reason: string | undefined;
 
   constructor(
     private readonly request: JsonRpcRequest,
@@ -127,6 +142,7 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
       return;
     }
     this.timeoutMs = state.entry.settings.timeoutMs;
+    if (this.deps.trace !== undefined) this.startSpan(state);
     this.enterGate(state.gate);
   }
 
@@ -149,14 +165,30 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
     this.fail(error);
   }
 
+  private startSpan(state: BackendState): void {
+    const { backend, tool, subject } = this.target;
+    this.span = this.deps.trace?.backendCall(this.request.id, { backend, url: redactUrl(state.entry.url), method: this.request.method, subject, ...(tool === undefined ? {} : { tool }) }) ?? null;
+  }
+
+  /** the span ends before the answer goes out, so it lies within its request's (once: a cancel ends it at teardown) */
+  private endSpan(): void {
+    if (this.span === null || this.spanEnded) return;
+    this.spanEnded = true;
+    this.span.end(this.outcome, this.reason);
+  }
+
   /** false when the request was not written (the session is closing): nothing reached the backend */
   private sendOn(session: BackendSession, timeoutMs: number): boolean {
     this.timeoutMs = timeoutMs;
-    const { line } = this.target;
-    const sent = session.channel.send(this.request.method, this.target.params, this, line === undefined ? { passThrough: true, timeoutMs } : { passThrough: true, timeoutMs, original: { line, id: this.request.id } });
+    const { span } = this;
+    // traced, the backend is sent the relay's span as the parent in params._meta (so the client's line cannot go as it is)
+    const params = span === null ? this.target.params : withTraceMeta(this.target.params, span.meta);
+    const line = span === null ? this.target.line : undefined;
+    const sent = session.channel.send(this.request.method, params, this, line === undefined ? { passThrough: true, timeoutMs } : { passThrough: true, timeoutMs, original: { line, id: this.request.id } });
     if (typeof sent === 'number') {
       this.session = session;
       this.backendId = sent;
+      span?.sent();
       return true;
     }
     if (sent instanceof NotWrittenError) return false;
@@ -191,7 +223,9 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
     }
     this.backendId = 0;
     this.verdict = 'answered';
-    this.sink.next(this.answer(event));
+    const answer = this.answer(event);
+    this.endSpan();
+    this.sink.next(answer);
   }
 
   complete(): void {
@@ -246,6 +280,10 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
         ? { event: 'call.done', method: this.request.method, subject, backend, ms, outcome: this.outcome, level }
         : { event: 'call.done', tool, backend, ms, outcome: this.outcome, level };
     if (calls) event['client'] = calls.clientId;
+    if (this.span !== null) {
+      event['trace_id'] = this.span.traceId;
+      this.endSpan();
+    }
     this.deps.emit(event);
     calls?.audit?.({ request: this.request, backend, subject, ...(tool === undefined ? {} : { tool }), ms, outcome: this.outcome, resultBytes: this.resultBytes });
   }
@@ -272,6 +310,7 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
     if ('result' in response && !isObjectRecord(response.result)) return this.malformed(response.result);
     if ('error' in response && !isValidError(response.error)) return this.malformedError(response.error);
     this.outcome = 'error' in response ? 'error' : response.result['isError'] === true ? 'tool-error' : 'ok';
+    if ('error' in response) this.reason = response.error.message;
     this.resultBytes = typeof event.frame === 'string' ? event.frame.length : 0;
     const line = event.frame === undefined || typeof response.id !== 'number' ? null : spliceResponseId(event.frame, response.id, request.id);
     const message = { ...response, id: request.id };
@@ -298,7 +337,9 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
   private fail(error: unknown): void {
     const { backend, subject } = this.target;
     const callError = toCallError(error, backend, subject, this.timeoutMs);
+    this.reason = callError.message;
     this.outcome = callError.code === ErrorCode.CallTimeout ? 'timeout' : callError.code === ErrorCode.OutcomeUnknown ? 'unknown' : 'unavailable';
+    this.endSpan();
     this.sink.next({ message: callFailure(this.request.id, callError, this.target) });
     this.finish();
   }
