@@ -1,19 +1,34 @@
-// What observability costs a call (issue 12's benchmark, first half): the same relay throughput at 64 in flight
-// with the admin listener open and /metrics scraped every second, against a relay without it, interleaved in slices
-// so the machine's drift hits both alike. Tracing is not built yet, so it has no row.
+// What observability costs a call (issue 12's benchmark): the same relay throughput at 64 in flight, over the stdio
+// front and the WebSocket front, three ways: plain; with the admin listener open and /metrics scraped every second;
+// and with every call traced (two spans a call, sampled always) and exported over OTLP/HTTP to a local receiver.
+// The three relays run side by side and are measured interleaved in slices, so the machine's drift hits all alike.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import { RELAY_MAIN, RelayClient } from './clients.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DirectClient, RELAY_MAIN, RelayClient, type BenchClient } from './clients.js';
 import { saturate } from './load.js';
 import { startPool } from './pool-process.js';
 import { median } from './stats.js';
 
 export interface ObservabilityRow {
+  front: 'stdio' | 'ws';
   inFlight: number;
   plain: number;
   metered: number;
+  traced: number;
   /** metered / plain calls/s */
   ratio: number;
+  /** traced / plain calls/s */
+  tracedRatio: number;
+  /** spans the receiver took in (over both fronts), so a row with nothing exported cannot pass for a cheap one */
+  spansExported?: number;
 }
+
+const PATHS = ['plain', 'metered', 'traced'] as const;
+type Path = (typeof PATHS)[number];
+const TOKEN = 'bench-observability-token-0123456789';
 
 async function freePort(): Promise<number> {
   const probe = createServer();
@@ -23,36 +38,91 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function observability(options: { configFile: (urls: string[]) => string; rounds: number; slices: number; throughputMs: number }): Promise<ObservabilityRow> {
+/** a collector's front door: takes OTLP/HTTP JSON exports and counts their spans (a real collector does more, elsewhere) */
+async function startReceiver(): Promise<{ url: string; spans: () => number; close: () => Promise<void> }> {
+  let spans = 0;
+  const server = createHttpServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      // the span ids in the JSON, counted without parsing it all
+      spans += Buffer.concat(chunks).toString('utf8').split('"spanId"').length - 1;
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    spans: () => spans,
+    close: () => new Promise((done) => server.close(() => done())),
+  };
+}
+
+export async function observability(options: { rounds: number; slices: number; throughputMs: number }): Promise<ObservabilityRow[]> {
   const pool = await startPool('sdk', 1, 2);
-  const file = options.configFile(pool.urls);
-  const plain = new RelayClient(file);
+  const dir = mkdtempSync(join(tmpdir(), 'relay-bench-observability-'));
+  const file = join(dir, 'backends.yaml');
+  // the limits a shared service would default to would measure the limits, not the relay: the bench lifts them
+  writeFileSync(
+    file,
+    `startupGraceMs: 10000
+auth:
+  tokens:
+    - { name: bench, token: "\${BENCH_OBSERVABILITY_TOKEN}", admin: true }
+limits:
+  maxInFlightPerClient: 100000
+  rateLimit: { requestsPerSecond: 10000000, perPrincipal: { requestsPerSecond: 10000000 } }
+backends:
+  - name: b0
+    url: ${pool.urls[0]}
+`,
+  );
+  const receiver = await startReceiver();
   const port = await freePort();
-  const metered = new RelayClient(file, {}, [RELAY_MAIN, '--config', file, '--admin', `127.0.0.1:${port}`]);
-  await Promise.all([plain.start(), metered.start()]);
-  await Promise.all([plain.call('tools/list', {}), metered.call('tools/list', {})]);
+  const listen = ['--listen', 'ws://127.0.0.1:0/mcp'];
+  const env = { BENCH_OBSERVABILITY_TOKEN: TOKEN };
+  const relays: Record<Path, RelayClient> = {
+    plain: new RelayClient(file, env, [RELAY_MAIN, '--config', file, ...listen]),
+    metered: new RelayClient(file, env, [RELAY_MAIN, '--config', file, ...listen, '--admin', `127.0.0.1:${port}`]),
+    traced: new RelayClient(file, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'mcp-relay-bench' }, [RELAY_MAIN, '--config', file, ...listen]),
+  };
+  await Promise.all(PATHS.map((path) => relays[path].start()));
+  await Promise.all(PATHS.map((path) => relays[path].call('tools/list', {})));
+  for (let i = 0; i < 300 && PATHS.some((path) => !relays[path].listening.has('ws')); i++) await new Promise((done) => setTimeout(done, 10));
+  const ws = {} as Record<Path, BenchClient>;
+  for (const path of PATHS) {
+    const url = relays[path].listening.get('ws');
+    if (url === undefined) throw new Error(`the ${path} relay did not report its WebSocket listener`);
+    ws[path] = await DirectClient.connect(url, TOKEN);
+  }
+  const clients = { stdio: relays, ws };
   // Prometheus's habit, sped up: a scrape a second
   const scraper = setInterval(() => void fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text()).catch(() => ''), 1_000);
   const inFlight = 64;
-  const rates = { plain: [] as number[], metered: [] as number[] };
+  const rates = { stdio: { plain: [] as number[], metered: [] as number[], traced: [] as number[] }, ws: { plain: [] as number[], metered: [] as number[], traced: [] as number[] } };
   try {
-    await saturate(plain, inFlight, 300);
-    await saturate(metered, inFlight, 300);
+    for (const front of ['stdio', 'ws'] as const) for (const path of PATHS) await saturate(clients[front][path], inFlight, 300);
     for (let round = 0; round < options.rounds; round++) {
-      const done = { plain: 0, metered: 0 };
-      for (let slice = 0; slice < options.slices; slice++) {
-        const order = (round + slice) % 2 === 0 ? (['plain', 'metered'] as const) : (['metered', 'plain'] as const);
-        for (const path of order) done[path] += (await saturate(path === 'plain' ? plain : metered, inFlight, options.throughputMs / options.slices)) / options.slices;
+      for (const front of ['stdio', 'ws'] as const) {
+        const done = { plain: 0, metered: 0, traced: 0 };
+        for (let slice = 0; slice < options.slices; slice++) {
+          const turn = (round + slice) % PATHS.length;
+          for (const path of [...PATHS.slice(turn), ...PATHS.slice(0, turn)]) done[path] += (await saturate(clients[front][path], inFlight, options.throughputMs / options.slices)) / options.slices;
+        }
+        for (const path of PATHS) rates[front][path].push(done[path]);
       }
-      rates.plain.push(done.plain);
-      rates.metered.push(done.metered);
     }
   } finally {
     clearInterval(scraper);
-    await Promise.all([plain.close(), metered.close()]);
+    for (const path of PATHS) await ws[path].close();
+    await Promise.all(PATHS.map((path) => relays[path].close()));
+    await receiver.close();
     await pool.stop();
   }
-  const row = { inFlight, plain: median(rates.plain), metered: median(rates.metered), ratio: 0 };
-  row.ratio = row.metered / row.plain;
-  return row;
+  return (['stdio', 'ws'] as const).map((front) => {
+    const plain = median(rates[front].plain);
+    const metered = median(rates[front].metered);
+    const traced = median(rates[front].traced);
+    return { front, inFlight, plain, metered, traced, ratio: metered / plain, tracedRatio: traced / plain, spansExported: receiver.spans() };
+  });
 }

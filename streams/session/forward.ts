@@ -52,6 +52,17 @@ export function forwardRequest(request: JsonRpcRequest, target: ForwardTarget, d
   return deps.cancelled$ ? call$.pipe(takeUntil(deps.cancelled$(request.id))) : call$;
 }
 
+/** backend URLs as spans show them, parsed once each (a URL per traced call was measurable); bounded by a reset */
+const redacted = new Map<string, string>();
+function redactedUrl(url: string): string {
+  let shown = redacted.get(url);
+  if (shown === undefined) {
+    if (redacted.size >= 1_000) redacted.clear();
+    redacted.set(url, (shown = redactUrl(url)));
+  }
+  return shown;
+}
+
 /** params with the relay's trace context in _meta, in place of the client's (the rest of _meta goes as it came) */
 function withTraceMeta(params: Params, trace: Readonly<Record<string, string>>): Params {
   const meta = params['_meta'];
@@ -167,7 +178,7 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
 
   private startSpan(state: BackendState): void {
     const { backend, tool, subject } = this.target;
-    this.span = this.deps.trace?.backendCall(this.request.id, { backend, url: redactUrl(state.entry.url), method: this.request.method, subject, ...(tool === undefined ? {} : { tool }) }) ?? null;
+    this.span = this.deps.trace?.backendCall(this.request.id, { backend, url: redactedUrl(state.entry.url), method: this.request.method, subject, ...(tool === undefined ? {} : { tool }) }) ?? null;
   }
 
   /** the span ends before the answer goes out, so it lies within its request's (once: a cancel ends it at teardown) */
