@@ -1,6 +1,7 @@
 // What observability costs a call (issue 12's benchmark): the same relay throughput at 64 in flight, over the stdio
 // front and the WebSocket front, three ways: plain; with the admin listener open and /metrics scraped every second;
-// and with every call traced (two spans a call, sampled always) and exported over OTLP/HTTP to a local receiver.
+// with every call traced (two spans a call, sampled always) and exported over OTLP/HTTP to a local receiver; and
+// traced with one trace in ten sampled (OTEL_TRACES_SAMPLER=parentbased_traceidratio, 0.1), as a busy service runs it.
 // The three relays run side by side and are measured interleaved in slices, so the machine's drift hits all alike.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -18,15 +19,18 @@ export interface ObservabilityRow {
   plain: number;
   metered: number;
   traced: number;
+  sampled: number;
   /** metered / plain calls/s */
   ratio: number;
   /** traced / plain calls/s */
   tracedRatio: number;
+  /** sampled / plain calls/s */
+  sampledRatio: number;
   /** spans the receiver took in (over both fronts), so a row with nothing exported cannot pass for a cheap one */
   spansExported?: number;
 }
 
-const PATHS = ['plain', 'metered', 'traced'] as const;
+const PATHS = ['plain', 'metered', 'traced', 'sampled'] as const;
 type Path = (typeof PATHS)[number];
 const TOKEN = 'bench-observability-token-0123456789';
 
@@ -85,6 +89,7 @@ backends:
     plain: new RelayClient(file, env, [RELAY_MAIN, '--config', file, ...listen]),
     metered: new RelayClient(file, env, [RELAY_MAIN, '--config', file, ...listen, '--admin', `127.0.0.1:${port}`]),
     traced: new RelayClient(file, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'mcp-relay-bench' }, [RELAY_MAIN, '--config', file, ...listen]),
+    sampled: new RelayClient(file, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'mcp-relay-bench', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }, [RELAY_MAIN, '--config', file, ...listen]),
   };
   await Promise.all(PATHS.map((path) => relays[path].start()));
   await Promise.all(PATHS.map((path) => relays[path].call('tools/list', {})));
@@ -99,12 +104,13 @@ backends:
   // Prometheus's habit, sped up: a scrape a second
   const scraper = setInterval(() => void fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text()).catch(() => ''), 1_000);
   const inFlight = 64;
-  const rates = { stdio: { plain: [] as number[], metered: [] as number[], traced: [] as number[] }, ws: { plain: [] as number[], metered: [] as number[], traced: [] as number[] } };
+  const none = (): Record<Path, number[]> => ({ plain: [], metered: [], traced: [], sampled: [] });
+  const rates = { stdio: none(), ws: none() };
   try {
     for (const front of ['stdio', 'ws'] as const) for (const path of PATHS) await saturate(clients[front][path], inFlight, 300);
     for (let round = 0; round < options.rounds; round++) {
       for (const front of ['stdio', 'ws'] as const) {
-        const done = { plain: 0, metered: 0, traced: 0 };
+        const done = { plain: 0, metered: 0, traced: 0, sampled: 0 };
         for (let slice = 0; slice < options.slices; slice++) {
           const turn = (round + slice) % PATHS.length;
           for (const path of [...PATHS.slice(turn), ...PATHS.slice(0, turn)]) done[path] += (await saturate(clients[front][path], inFlight, options.throughputMs / options.slices)) / options.slices;
@@ -123,6 +129,7 @@ backends:
     const plain = median(rates[front].plain);
     const metered = median(rates[front].metered);
     const traced = median(rates[front].traced);
-    return { front, inFlight, plain, metered, traced, ratio: metered / plain, tracedRatio: traced / plain, spansExported: receiver.spans() };
+    const sampled = median(rates[front].sampled);
+    return { front, inFlight, plain, metered, traced, sampled, ratio: metered / plain, tracedRatio: traced / plain, sampledRatio: sampled / plain, spansExported: receiver.spans() };
   });
 }
