@@ -10,15 +10,12 @@ import { merge, race, retry, Subject, take, timer, type Subscription } from 'rxj
 import { isMissingFile, type ConfigInput } from '../streams/config/config.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, EMPTY_CONFIG, type AuditSettings, type AuthSettings } from '../streams/config/schema.js';
 import { ShuttingDownError } from '../streams/core/errors.js';
-import { isLoopbackHost, type AdminAddress, type ListenSpec } from '../streams/config/listen.js';
+import type { AdminAddress, ListenSpec } from '../streams/config/listen.js';
 import { buildCatalogue } from '../streams/catalogue/catalogue.js';
 import { buildStatus } from '../streams/catalogue/status.js';
 import { readiness } from '../streams/catalogue/readiness.js';
 import type { ConfigState } from '../streams/config/config.js';
-import { openAdmin, type RunningAdmin } from './admin/admin-server.js';
-import { EventRing } from './admin/event-ring.js';
-import { BackendHistory } from './admin/backend-history.js';
-import { RelayMetrics } from './admin/metrics.js';
+import { AdminControl } from './admin/admin-control.js';
 import { ErrorCode, failure } from '../streams/core/jsonrpc.js';
 import { canonicalJson } from '../streams/config/diff.js';
 import { openAudit, type AuditLog } from './audit.js';
@@ -53,12 +50,6 @@ const REBUILD_DELAY_MS = 200;
 const jitter = (ms: number): number => Math.round(ms * (0.8 + Math.random() * 0.4));
 
 /** what the admin listener reads from the event stream, once it is open */
-interface AdminObservers {
-  metrics: RelayMetrics;
-  events: EventRing;
-  history: BackendHistory;
-}
-
 const describe = (error: unknown): string => (error instanceof Error ? (error.stack ?? error.message) : String(error));
 
 function main(): void {
@@ -108,16 +99,12 @@ function run(command: Extract<CliCommand, { kind: 'run' }>, tracingModule: typeo
   let audit: AuditLog | null = null;
   const security = new SecurityEvents(() => audit);
   // the admin listener's metrics and event ring exist only when it is asked for: without it, an event costs nothing more
-  let observers: AdminObservers | null = null;
+  let adminControl: AdminControl | null = null;
   const emit = (event: Parameters<typeof log.emit>[0]) => {
     log.emit(event);
     security.observe(event);
     tracing?.observe(event);
-    if (observers !== null) {
-      observers.metrics.observe(event);
-      observers.events.push(event);
-      observers.history.observe(event);
-    }
+    adminControl?.observe(event);
   };
   const written = new Subject<ConfigInput>();
   let loadedOnce = false;
@@ -178,7 +165,7 @@ function run(command: Extract<CliCommand, { kind: 'run' }>, tracingModule: typeo
     if (code !== undefined) process.exitCode = code;
     log.emit({ event: 'relay.stop', reason, level: 'info' });
     // the audit log's last lines are written before the process goes (a clean shutdown loses none)
-    const closed = Promise.all([listeners.closeAll(`mcp-relay is shutting down (${reason})`), admin?.close()]).then(() => Promise.all([audit?.close(), tracing?.shutdown()]));
+    const closed = Promise.all([listeners.closeAll(`mcp-relay is shutting down (${reason})`), adminControl?.close()]).then(() => Promise.all([audit?.close(), tracing?.shutdown()]));
     for (const subscription of subscriptions) subscription.unsubscribe();
     written.complete();
     // the log's last lines may still be queued or in flight: exit once they have landed (or at the deadline below).
@@ -235,41 +222,33 @@ function run(command: Extract<CliCommand, { kind: 'run' }>, tracingModule: typeo
       .subscribe(),
   );
 
-  let admin: RunningAdmin | null = null;
   let configState: ConfigState | null = null;
   const readinessNow = () =>
     readiness({ shuttingDown: draining || exiting, loadedOnce, config: configState, states: hub.currentStates(), catalogue: hub.currentCatalogue() });
-  const openAdminListener = (address: AdminAddress, token: () => string | null) => {
-    if (token() === null && !isLoopbackHost(address.host)) {
-      process.stderr.write(`mcp-relay: --admin ${address.text} is beyond loopback: set admin.token (\${ADMIN_TOKEN}) in backends.yaml, or bind 127.0.0.1\n`);
-      exit('the admin listener would be open beyond loopback without a token', 1);
-      return;
-    }
-    const events = new EventRing();
-    const history = new BackendHistory();
-    observers = { metrics: new RelayMetrics({ hub, logDropped: log.dropped }), events, history };
-    const metrics = observers.metrics;
-    openAdmin(address, {
-      metrics,
-      events,
-      readiness: readinessNow,
-      token,
-      status: () => {
-        if (!configState) return { config_file: file, loading: true };
-        const status = buildStatus(file, configState, hub.currentStates() ?? new Map(), hub.currentCatalogue() ?? buildCatalogue([], new Map(), new Set()), hub.clients.status(), security.snapshot());
-        // what only the events know: when each was last tried again, and its recent health changes
-        return { ...status, servers: status.servers.map((server) => ({ ...server, ...history.view(server.name) })) };
-      },
-    }).then(
-      (running) => {
-        admin = running;
-        emit({ event: 'admin.listen', url: running.url, level: 'info' });
-      },
-      (error: unknown) => {
-        process.stderr.write(`mcp-relay: cannot open the admin listener on ${address.text}: ${error instanceof Error ? error.message : String(error)}\n`);
-        exit('the admin listener could not be bound', 1);
-      },
-    );
+  const admin = new AdminControl({
+    hub,
+    logDropped: log.dropped,
+    readiness: readinessNow,
+    token: () => configState?.config.admin?.token ?? null,
+    emit,
+    status: () =>
+      configState
+        ? { ...buildStatus(file, configState, hub.currentStates() ?? new Map(), hub.currentCatalogue() ?? buildCatalogue([], new Map(), new Set()), hub.clients.status(), security.snapshot()) }
+        : { config_file: file, loading: true },
+  });
+  /** --admin wins; otherwise admin.listen of the config in force, followed on every reload (the same address: nothing) */
+  const followAdmin = (address: AdminAddress | null, atStart: boolean) => {
+    if (address !== null) adminControl = admin;
+    admin.reconcile(address).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      if (atStart) {
+        // the address given at start must open: an operator's health checks would otherwise fail without a word
+        process.stderr.write(`mcp-relay: ${message}\n`);
+        exit('the admin listener could not be opened', 1);
+        return;
+      }
+      emit({ event: 'admin.error', error: message, action: 'the admin listener stays where it was: fix admin.listen in backends.yaml', level: 'error' });
+    });
   };
 
   let first = true;
@@ -288,8 +267,7 @@ function run(command: Extract<CliCommand, { kind: 'run' }>, tracingModule: typeo
         if (state.error === null || isMissingFile(state) || !authenticator.closed) applyAuth(config.auth);
         if (first) {
           first = false;
-          const adminAddress = command.admin ?? config.admin?.listen ?? null;
-          if (adminAddress !== null) openAdminListener(adminAddress, () => configState?.config.admin?.token ?? null);
+          followAdmin(command.admin ?? config.admin?.listen ?? null, true);
           // the command line's listeners must come up: a port in use is an error at start, not a silent half-relay.
           // They open once the config is known, so the auth they enforce is the file's from the first connection on.
           // a file that did not load is often the cause (its tls: block, its auth:): say so beside the listener's error
@@ -299,6 +277,9 @@ function run(command: Extract<CliCommand, { kind: 'run' }>, tracingModule: typeo
             process.stderr.write(`mcp-relay: ${failures.map((failure) => failure.message).join('\nmcp-relay: ')}${unloaded}\n`);
             exit('a --listen address could not be bound', 1);
           });
+        } else if (command.admin === null && state.outcome === 'loaded') {
+          // a reload moves or closes the admin listener the file names (--admin is the command line's, for good)
+          followAdmin(config.admin?.listen ?? null, false);
         }
         if (canonical(config.listen) === canonical(configListen)) return;
         configListen = config.listen;
