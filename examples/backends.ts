@@ -7,20 +7,23 @@ import { sleep } from '../test/fixtures/tools.js';
 
 export const EXAMPLE_PORTS = { notes: 7301, calc: 7302, clock: 7303, weather: 7304 } as const;
 
+export type ExampleName = keyof typeof EXAMPLE_PORTS;
+
+const EXAMPLE_TOOLS: Record<ExampleName, () => FixtureTool[]> = { notes: notesTools, calc: calcTools, clock: clockTools, weather: weatherTools };
+
+/** one example service on `port` (0: any free one): the status page's browser test stops one and starts it again */
+export function startExampleBackend(name: ExampleName, port: number = EXAMPLE_PORTS[name]): Promise<RunningBackend> {
+  return startBackend({ name, tools: EXAMPLE_TOOLS[name](), port });
+}
+
 export async function startExampleBackends(): Promise<{ backends: RunningBackend[]; close(): Promise<void> }> {
-  const services: Array<[name: keyof typeof EXAMPLE_PORTS, tools: FixtureTool[]]> = [
-    ['notes', notesTools()],
-    ['calc', calcTools()],
-    ['clock', clockTools()],
-    ['weather', weatherTools()],
-  ];
   const backends: RunningBackend[] = [];
   const close = async (): Promise<void> => {
     await Promise.all(backends.map((b) => b.close()));
   };
   try {
-    for (const [name, tools] of services) {
-      backends.push(await startBackend({ name, tools, port: EXAMPLE_PORTS[name] }));
+    for (const name of Object.keys(EXAMPLE_TOOLS) as ExampleName[]) {
+      backends.push(await startExampleBackend(name));
     }
   } catch (err) {
     // e.g. a port already taken: do not leave the others listening.

@@ -13,6 +13,8 @@ export interface StatusOptions {
   color: boolean;
   write: (text: string) => void;
   fail: (text: string) => void;
+  /** this machine's clock, for "12s ago" */
+  now?: () => number;
 }
 
 interface ServerRow {
@@ -21,6 +23,8 @@ interface ServerRow {
   tools: number;
   error?: string;
   breaker?: { state: string };
+  /** when the relay last tried it again after a failure (ISO 8601); absent: never */
+  last_reconnect?: string;
 }
 
 interface ClientRow {
@@ -68,6 +72,18 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+/** how long ago `iso` was, as a person reads it at a glance: "now", "12s ago", "3m ago", "2h ago", "4d ago"; "-" for never */
+export function ago(iso: string | undefined, now: number): string {
+  const then = iso === undefined ? NaN : Date.parse(iso);
+  if (Number.isNaN(then)) return '-';
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  if (seconds < 1) return 'now';
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86_400)}d ago`;
+}
+
 const COLOURS: Record<string, string> = { healthy: '32', degraded: '33', failed: '31', connecting: '36', unknown: '90', open: '31', 'half-open': '33' };
 
 export async function statusCommand(options: StatusOptions): Promise<number> {
@@ -102,12 +118,13 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
     return 0;
   }
   const paint = (word: string) => (options.color && COLOURS[word] ? `\u001b[${COLOURS[word]}m${word}\u001b[0m` : word);
+  const now = (options.now ?? Date.now)();
   const servers = status.servers.map((server) => {
     const count = counts.get(server.name);
-    return [server.name, paint(server.health), String(server.tools), String(count?.calls ?? 0), String(count?.errors ?? 0), String(count?.reconnects ?? 0), paint(server.breaker?.state ?? '-'), server.error ?? ''];
+    return [server.name, paint(server.health), String(server.tools), String(count?.calls ?? 0), String(count?.errors ?? 0), String(count?.reconnects ?? 0), ago(server.last_reconnect, now), paint(server.breaker?.state ?? '-'), server.error ?? ''];
   });
   const clients = (status.clients ?? []).map((client) => [client.id.slice(0, 8), client.front, client.principal ?? 'local', client.connected_since, String(client.calls_in_flight), String(client.calls_done)]);
-  options.write(`${status.config_file}\n\n${table(['BACKEND', 'HEALTH', 'TOOLS', 'CALLS', 'ERRORS', 'RECONNECTS', 'BREAKER', 'ERROR'], servers)}\n\n`);
+  options.write(`${status.config_file}\n\n${table(['BACKEND', 'HEALTH', 'TOOLS', 'CALLS', 'ERRORS', 'RECONNECTS', 'LAST RECONNECT', 'BREAKER', 'ERROR'], servers)}\n\n`);
   options.write(clients.length === 0 ? 'no clients connected\n' : `${table(['CLIENT', 'FRONT', 'PRINCIPAL', 'SINCE', 'IN FLIGHT', 'DONE'], clients)}\n`);
   return 0;
 }

@@ -1,14 +1,17 @@
 /**
  * The admin listener's life: opened at start where the command line (--admin) or backends.yaml (admin.listen) says,
  * and, when only the file names it, moved or closed by a reload. Its metrics, event ring and backend history are
- * made once, at the first open, and outlive a move: counters never restart because the listener changed port.
+ * made once, at the first open, and outlive a move, as do the status page's logins: counters never restart and
+ * nobody is logged out because the listener changed port.
  * A move binds the new address before the old one closes; if it cannot, the old one stays and the log says why.
  */
 import type { EmitEvent, RelayEvent } from '../../streams/catalogue/events.js';
 import type { Readiness } from '../../streams/catalogue/readiness.js';
 import { isLoopbackHost, type AdminAddress } from '../../streams/config/listen.js';
 import type { Hub } from '../../streams/hub.js';
+import { AdminLogin } from './admin-login.js';
 import { openAdmin, type RunningAdmin } from './admin-server.js';
+import { PageAssets } from './page-assets.js';
 import { BackendHistory } from './backend-history.js';
 import { EventRing } from './event-ring.js';
 import { RelayMetrics } from './metrics.js';
@@ -28,6 +31,8 @@ interface Observers {
   metrics: RelayMetrics;
   events: EventRing;
   history: BackendHistory;
+  /** the status page's logins: a move of the listener logs nobody out */
+  login: AdminLogin;
 }
 
 export class AdminAddressError extends Error {
@@ -101,13 +106,19 @@ export class AdminControl {
   }
 
   private sources() {
-    const observers = (this.observers ??= { metrics: new RelayMetrics({ hub: this.deps.hub, logDropped: this.deps.logDropped }), events: new EventRing(), history: new BackendHistory() });
+    const observers = (this.observers ??= {
+      metrics: new RelayMetrics({ hub: this.deps.hub, logDropped: this.deps.logDropped }),
+      events: new EventRing(),
+      history: new BackendHistory(),
+      login: new AdminLogin(this.deps.token, new PageAssets()),
+    });
     const { history } = observers;
     return {
       metrics: observers.metrics,
       events: observers.events,
       readiness: this.deps.readiness,
       token: this.deps.token,
+      login: observers.login,
       status: () => {
         const status = this.deps.status();
         // what only the events know: when each backend was last tried again, and its recent health changes

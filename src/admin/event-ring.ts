@@ -6,18 +6,21 @@ import type { RelayEvent } from '../../streams/catalogue/events.js';
 
 export interface TimedEvent {
   time: number;
+  /** its place in the log, counted from 1 at start: what orders events that share a millisecond */
+  seq: number;
   event: RelayEvent;
 }
 
 export class EventRing {
   private readonly kept: TimedEvent[] = [];
   private next = 0;
+  private seq = 0;
   private readonly listeners = new Set<(timed: TimedEvent) => void>();
 
   constructor(private readonly size = 500) {}
 
   push(event: RelayEvent): void {
-    const timed = { time: Date.now(), event };
+    const timed = { time: Date.now(), seq: ++this.seq, event };
     if (this.kept.length < this.size) this.kept.push(timed);
     else this.kept[this.next] = timed;
     this.next = (this.next + 1) % this.size;

@@ -5,8 +5,9 @@ import { freePort } from './backend-process.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBackend } from '../fixtures/mcp-ws-backend.js';
 import { echoTool } from '../fixtures/tools.js';
+import { startAdminRelay } from './admin-relay.js';
 import { spawnRelay, wsClient } from './network-relay.js';
-import { backendsYaml, configFile, eventually, FAST_DEFAULTS, RELAY_MAIN, textOf, type RelayEventLine } from './relay-process.js';
+import { configFile, eventually, FAST_DEFAULTS, RELAY_MAIN, textOf } from './relay-process.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -16,19 +17,9 @@ afterEach(async () => {
 async function relayWithAdmin(head = FAST_DEFAULTS, env: Record<string, string> = {}) {
   const work = await startBackend({ name: 'work', tools: [echoTool('echo')] });
   cleanups.push(() => work.close());
-  const { file } = configFile(backendsYaml([{ name: 'work', url: work.url }], head));
-  const relay = spawnRelay(['--config', file, '--no-stdio', '--listen', 'ws://127.0.0.1:0/mcp', ...(head.includes('admin:') ? [] : ['--admin', '127.0.0.1:0'])], env);
-  cleanups.push(async () => {
-    if (relay.child.exitCode === null) relay.child.kill('SIGKILL');
-    await relay.exited;
-  });
-  const url = (event: string) =>
-    eventually(() => {
-      const found = relay.events.find((line: RelayEventLine) => line.event === event)?.['url'];
-      if (typeof found !== 'string') throw new Error(`no ${event} event yet`);
-      return found;
-    });
-  return { relay, work, admin: await url('admin.listen'), ws: await url('front.listen') };
+  const started = await startAdminRelay([{ name: 'work', url: work.url }], { head, env });
+  cleanups.push(() => started.stop());
+  return { ...started, work };
 }
 
 describe('the admin listener', () => {
@@ -79,8 +70,12 @@ describe('the admin listener', () => {
       }
     };
     await readUntil(/"event":"call\.done"/);
-    const replayed = text.split('\n\n').filter(Boolean).map((message) => JSON.parse(message.replace(/^data: /, '')) as { event: string; time: string; level: string });
+    // each message: `id: <its place in the log>` and `data: <its JSON>`
+    const messages = text.split('\n\n').filter(Boolean).map((message) => ({ id: Number(/^id: (\d+)$/m.exec(message)?.[1]), data: /^data: (.*)$/m.exec(message)?.[1] ?? '' }));
+    const replayed = messages.map((message) => JSON.parse(message.data) as { event: string; time: string; level: string });
     expect((replayed[0]?.time ?? '') >= (replayed.at(-1)?.time ?? '')).toBe(true);
+    const ids = messages.map((message) => message.id);
+    expect(ids.every((id, index) => Number.isInteger(id) && (index === 0 || id < (ids[index - 1] as number)))).toBe(true);
     expect(replayed.some((event) => event.event === 'call.done' && event.level === 'info')).toBe(true);
     const second = await wsClient(ws);
     cleanups.push(() => second.client.close());
@@ -116,8 +111,9 @@ describe('the admin listener', () => {
     const tables = run('--admin', address);
     expect(tables.status).toBe(0);
     const lines = tables.stdout.split('\n');
-    expect(lines.find((line) => line.startsWith('BACKEND'))).toMatch(/^BACKEND\s+HEALTH\s+TOOLS\s+CALLS\s+ERRORS\s+RECONNECTS\s+BREAKER\s+ERROR$/);
-    expect(lines.find((line) => line.startsWith('work'))).toMatch(/^work\s+healthy\s+1\s+1\s+0\s+0\s+closed\s*$/);
+    expect(lines.find((line) => line.startsWith('BACKEND'))).toMatch(/^BACKEND\s+HEALTH\s+TOOLS\s+CALLS\s+ERRORS\s+RECONNECTS\s+LAST RECONNECT\s+BREAKER\s+ERROR$/);
+    // never reconnected: "-" under LAST RECONNECT
+    expect(lines.find((line) => line.startsWith('work'))).toMatch(/^work\s+healthy\s+1\s+1\s+0\s+0\s+-\s+closed\s*$/);
     expect(lines.find((line) => line.startsWith('CLIENT'))).toBeDefined();
     expect(tables.stdout).not.toContain('\u001b[');
 
