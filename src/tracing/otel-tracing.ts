@@ -124,6 +124,9 @@ class OtelSessionTracing implements SessionTracing {
 
   backendCall(id: JsonRpcId, call: BackendCallFacts): BackendCallSpan | null {
     const parent = this.open.get(id);
+    // a request sampled out has children sampled out under every standard sampler (they share its trace id and its
+    // verdict): the backend is told the request's own context instead, and no span is made that nobody would see
+    if (parent !== undefined && !parent.isRecording()) return new UnsampledCall(parent);
     const context = parent === undefined ? ROOT_CONTEXT : trace.setSpan(ROOT_CONTEXT, parent);
     const span = this.tracer.startSpan(`${call.method} ${call.tool ?? call.subject}`, CLIENT, context);
     if (span.isRecording()) {
@@ -133,6 +136,21 @@ class OtelSessionTracing implements SessionTracing {
     }
     return new OtelBackendCallSpan(span, metaOf(span));
   }
+}
+
+/** a backend call of a request that is not recorded: its context is the request's, and there is nothing to end */
+class UnsampledCall implements BackendCallSpan {
+  readonly meta: Readonly<Record<string, string>>;
+  readonly traceId: string;
+
+  constructor(request: Span) {
+    this.meta = metaOf(request);
+    this.traceId = request.spanContext().traceId;
+  }
+
+  sent(): void {}
+
+  end(): void {}
 }
 
 class OtelBackendCallSpan implements BackendCallSpan {

@@ -15,6 +15,7 @@ import type { CallEvent, CallSink } from '../rpc/rpc-channel.js';
 import { spliceResponseId, spliceUndecodedId } from '../rpc/splice-id.js';
 import { redactUrl } from '../core/redact.js';
 import type { BackendCallSpan } from '../core/tracing.js';
+import { spliceTraceMeta } from '../rpc/splice-meta.js';
 
 export interface ForwardTarget {
   backend: string;
@@ -192,9 +193,10 @@ class ForwardedCall implements CallSink, Unsubscribable, GateWaiter, Abortable {
   private sendOn(session: BackendSession, timeoutMs: number): boolean {
     this.timeoutMs = timeoutMs;
     const { span } = this;
-    // traced, the backend is sent the relay's span as the parent in params._meta (so the client's line cannot go as it is)
+    // traced, the backend is sent the relay's span as the parent in params._meta: in the client's own line when it can be
+    // spliced in, else in params the channel serializes
     const params = span === null ? this.target.params : withTraceMeta(this.target.params, span.meta);
-    const line = span === null ? this.target.line : undefined;
+    const line = span === null || this.target.line === undefined ? this.target.line : (spliceTraceMeta(this.target.line, this.request.method, span.meta) ?? undefined);
     const sent = session.channel.send(this.request.method, params, this, line === undefined ? { passThrough: true, timeoutMs } : { passThrough: true, timeoutMs, original: { line, id: this.request.id } });
     if (typeof sent === 'number') {
       this.session = session;
