@@ -27,16 +27,22 @@ async function receiver(): Promise<OtlpReceiver> {
 /** spans go out in batches a tenth of a second apart, so a test waits for them briefly */
 const tracingEnv = (otlp: OtlpReceiver): Record<string, string> => ({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: 'relay-under-test' });
 
+/** a receiver, a backend with whoami (it answers with the _meta it got), and the relay over stdio exporting to it */
+async function tracedRelay() {
+  const otlp = await receiver();
+  const tools = await startBackend({ name: 'tools', tools: [metaTool('whoami')] });
+  cleanups.push(() => tools.close());
+  const { file } = configFile(backendsYaml([{ name: 'tools', url: tools.url }]));
+  const relay = await startSdkRelay(file, tracingEnv(otlp));
+  cleanups.push(() => relay.close());
+  return { otlp, tools, relay };
+}
+
 const metaOf = (result: unknown): Record<string, unknown> => (result as { structuredContent: { meta: Record<string, unknown> } }).structuredContent.meta;
 
 describe('traces', () => {
   it("a client's call is a server span parented by its traceparent, with a client span per backend call whose context the backend receives", async () => {
-    const otlp = await receiver();
-    const tools = await startBackend({ name: 'tools', tools: [metaTool('whoami')] });
-    cleanups.push(() => tools.close());
-    const { file } = configFile(backendsYaml([{ name: 'tools', url: tools.url }]));
-    const relay = await startSdkRelay(file, tracingEnv(otlp));
-    cleanups.push(() => relay.close());
+    const { otlp, tools, relay } = await tracedRelay();
 
     const result = await relay.client.callTool({ name: 'whoami', arguments: {}, _meta: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`, tracestate: 'vendor=blue', keep: 'me' } });
     const seen = metaOf(result);
@@ -71,12 +77,7 @@ describe('traces', () => {
   });
 
   it('without a traceparent a request starts a new trace; lists and errors have spans of their own', async () => {
-    const otlp = await receiver();
-    const tools = await startBackend({ name: 'tools', tools: [metaTool('whoami')] });
-    cleanups.push(() => tools.close());
-    const { file } = configFile(backendsYaml([{ name: 'tools', url: tools.url }]));
-    const relay = await startSdkRelay(file, tracingEnv(otlp));
-    cleanups.push(() => relay.close());
+    const { otlp, relay } = await tracedRelay();
 
     const seen = metaOf(await relay.client.callTool({ name: 'whoami', arguments: {} }));
     const [, traceId] = TRACEPARENT.exec(String(seen['traceparent'])) ?? [];
