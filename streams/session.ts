@@ -10,7 +10,7 @@
  * docs/benchmarks.md). Its parts: one subscription to the client's input (the in-flight table), one to the view, and
  * the hub's direct calls to record.deliver.
  */
-import { concat, defer, EMPTY, Observable, of, Subscription, tap } from 'rxjs';
+import { concat, defer, EMPTY, filter, map, Observable, of, Subscription, tap } from 'rxjs';
 import type { BackendInbound } from './backend/connection.js';
 import type { EmitEvent } from './catalogue/events.js';
 import { errorMessage } from './core/errors.js';
@@ -35,6 +35,9 @@ import type { Admission, Refusal } from './access/admission.js';
 import { restrictedView } from './session/access-view.js';
 import { restrictManagement } from './management/restrict.js';
 import type { SessionTracing } from './core/tracing.js';
+import { requestEra } from './core/era.js';
+import { modernRefusal } from './session/modern-requests.js';
+import { toModernAnswer } from './session/modern-answers.js';
 
 export interface SessionDeps {
   identity: ClientIdentity;
@@ -90,15 +93,21 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     const { access } = principal;
     const record = new ClientRecord(identity, deps.wallClock());
     if (!access.full) record.mayUse = access.backend;
-    const serverRequests = new ServerRequests(() => record.capabilities ?? {});
+    const serverRequests = new ServerRequests(
+      () => record.capabilities ?? {},
+      () => record.era === 'modern',
+    );
+    /** the 2026-07-28 requests in flight, by id, with their method: their answers are shaped for that era */
+    const modern = new Map<JsonRpcId, string>();
     const running = new Subscription();
     let ended = false;
 
     const traffic = hub.traffic[identity.front];
     const trace = hub.tracing?.session(identity);
-    const send = (outgoing: Outgoing) => {
+    const send = (answer: Outgoing) => {
       if (ended) return;
       traffic.out++;
+      const outgoing = modern.size === 0 ? answer : toModern(modern, answer, hub.serverInfo);
       if (trace !== undefined && 'id' in outgoing.message && !('method' in outgoing.message)) trace.answered(outgoing.message);
       const serialized = serializeForClient(outgoing, hub.maxClientMessageBytes());
       const over = 'oversized' in serialized ? serialized.oversized : 'dropped' in serialized ? serialized.dropped : null;
@@ -118,6 +127,9 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       const { message } = inbound;
       // a backend it may not use says nothing to it (its log lines, its resource updates)
       if (!access.full && !access.backend(inbound.backend)) return;
+      // a 2026-07-28 client is sent nothing it did not ask for: no log lines, no resource updates (its requests go to
+      // ServerRequests, which answers them for it)
+      if (record.era === 'modern' && !('id' in message) && message.method !== 'notifications/cancelled') return;
       if (message.method === 'notifications/message' && record.logLevel !== null && logRank(message.params?.['level']) < logRank(record.logLevel)) return;
       const outgoing = toClient(inbound, serverRequests, relatedCall);
       if (outgoing) send(outgoing);
@@ -183,6 +195,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       onListed: (kind, key) => announced.set(kind, key),
       onInitialize: (request) => {
         const params = request.params ?? {};
+        record.era = 'legacy';
         record.capabilities = declaredToBackends({ message: request });
         record.clientInfo = params['clientInfo'];
         emit({ event: 'client.initialize', client: identity.id, front: identity.front, clientInfo: params['clientInfo'], protocolVersion: params['protocolVersion'], level: 'info' });
@@ -206,7 +219,28 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     emit({ event: 'client.connect', client: identity.id, front: identity.front, ...(identity.remote === undefined ? {} : { remote: identity.remote }), level: 'info' });
     running.add(view.snapshots$.subscribe({ next: viewChanged, error: crash }));
     // the input's end ends the session (routeClient completes at once, endWithInput); its failure is a crash
-    const counted$ = messages$.pipe(tap(() => traffic.in++));
+    /** a request in the 2026-07-28 era: answered here when the envelope or the method cannot be served, else served as a 2025 one */
+    const eraOf = (message: ClientMessage): ClientMessage | null => {
+      if (message.kind !== 'request') return message;
+      const era = requestEra(message.message);
+      if (era.era === 'legacy') return message;
+      const refused = era.era === 'refused' ? era.answer : modernRefusal(era.request);
+      if (refused !== null) send({ message: refused });
+      if (era.era === 'refused' || refused !== null) return null;
+      if (record.era === 'unknown') {
+        record.era = 'modern';
+        // the backends' handshakes wait for a first client: a modern one never initializes, its first request is it
+        hub.clientInitialized();
+      }
+      modern.set(era.request.id, era.request.method);
+      // without its text: the line held the envelope, which the backends must not see
+      return { kind: 'request', message: era.request };
+    };
+    const counted$ = messages$.pipe(
+      tap(() => traffic.in++),
+      map(eraOf),
+      filter((message): message is ClientMessage => message !== null),
+    );
     running.add(routeClient(trace === undefined ? counted$ : counted$.pipe(tap((message) => traceIn(trace, message))), requestDeps).subscribe({ next: send, error: crash, complete: () => subscriber.complete() }));
 
     return () => {
@@ -221,6 +255,16 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       emit({ event: 'client.disconnect', client: identity.id, front: identity.front, callsDone: record.callsDone, abandonedRequests: abandoned, level: 'info' });
     };
   });
+}
+
+/** an answer to a 2026-07-28 request, shaped for that era (the request leaves the table with it) */
+function toModern(modern: Map<JsonRpcId, string>, outgoing: Outgoing, serverInfo: { name: string; version: string }): Outgoing {
+  const { message } = outgoing;
+  if (!('id' in message) || 'method' in message || message.id === null) return outgoing;
+  const method = modern.get(message.id);
+  if (method === undefined) return outgoing;
+  modern.delete(message.id);
+  return toModernAnswer(outgoing, method, serverInfo);
 }
 
 /** a client message as its request spans see it: a request starts one, a cancellation ends one */

@@ -29,6 +29,11 @@ interface InFlightCall {
 export class ClientRecord {
   /** the capabilities it declared that the relay forwards (sampling, elicitation, roots); null before initialize */
   capabilities: Record<string, unknown> | null = null;
+  /**
+   * the era it speaks: legacy once it initialized (a 2025 session, whatever else it sends), modern while it has only
+   * sent 2026-07-28 requests (the relay then sends it nothing unasked: no requests, no notifications), unknown before
+   */
+  era: 'unknown' | 'legacy' | 'modern' = 'unknown';
   clientInfo: unknown = undefined;
   /** its last logging/setLevel */
   logLevel: string | null = null;

@@ -5,6 +5,7 @@ import { ErrorCode, failure, success, type JsonRpcNotification, type JsonRpcRequ
 import type { Outgoing } from './client-output.js';
 import type { CallDeps } from './call-deps.js';
 import type { RequestDeps } from './request-deps.js';
+import { discoverReply } from './requests/discover.js';
 import { initializeReply } from './requests/initialize.js';
 import { listReply } from './requests/lists.js';
 import { routedReply } from './requests/routed.js';
@@ -17,6 +18,7 @@ const list: Handler = (request, _cancelled$, deps) => listReply(request, deps);
 
 const HANDLERS: Readonly<Record<string, Handler>> = {
   initialize: (request, _cancelled$, deps) => initializeReply(request, deps),
+  'server/discover': (request, _cancelled$, deps) => discoverReply(request, deps),
   ping: (request) => of({ message: success(request.id, {}) }),
   'tools/list': list,
   'resources/list': list,
@@ -31,7 +33,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   'logging/setLevel': (request, _cancelled$, deps) => setLevelReply(request, deps),
 };
 
-/** A request's answer; server/discover (Claude Code's first probe) gets -32601 too, so it falls back to initialize. */
+/** A request's answer; a method the table does not name gets -32601. */
 export function dispatchRequest(request: JsonRpcRequest, cancelled$: CallDeps['cancelled$'], deps: RequestDeps): Observable<Outgoing> {
   const handler = Object.hasOwn(HANDLERS, request.method) ? HANDLERS[request.method] : undefined;
   if (handler) return handler(request, cancelled$, deps);

@@ -5,7 +5,7 @@
  */
 import { Observable, throwError, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { asError, errorMessage } from '../core/errors.js';
-import { ErrorCode, failure, type JsonRpcId, type JsonRpcRequest, type parseMessage } from '../core/jsonrpc.js';
+import { ErrorCode, failure, isObjectRecord, type JsonRpcId, type JsonRpcRequest, type parseMessage } from '../core/jsonrpc.js';
 import { IdTable } from '../rpc/id-table.js';
 import type { Outgoing } from './client-output.js';
 import { dispatchNotification, dispatchRequest } from './dispatch.js';
@@ -214,6 +214,12 @@ export function routeClient(messages$: Observable<ClientMessage>, deps: RequestD
             // ids map responses and cancellations back: a second request on an id still in flight would steal both
             if (ids.has(id)) {
               subscriber.next({ message: failure(id, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(id)} is already used by a request in flight`) });
+              return;
+            }
+            // _meta is MCP's, and an object: a backend's SDK drops a request whose _meta is not one, unanswered
+            const meta = message.message.params?.['_meta'];
+            if (meta !== undefined && !isObjectRecord(meta) && isForwarded(message.message)) {
+              subscriber.next({ message: failure(id, ErrorCode.InvalidParams, `Invalid params: params._meta must be an object (MCP reserves it for request metadata such as progressToken), not ${Array.isArray(meta) ? 'an array' : meta === null ? 'null' : typeof meta}`) });
               return;
             }
             const refused = deps.admit?.(message.message);

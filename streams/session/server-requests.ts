@@ -36,11 +36,23 @@ export class ServerRequests {
   /** relay progress token -> the backend and its own token: the client's progress on a backend's request goes back */
   private readonly progress = new Map<string, ProgressRoute>();
 
-  constructor(private readonly clientCapabilities: () => Record<string, unknown>) {}
+  constructor(
+    private readonly clientCapabilities: () => Record<string, unknown>,
+    /** a 2026-07-28 client takes no requests: the relay answers the backend itself */
+    private readonly modernClient: () => boolean = () => false,
+  ) {}
 
   /** What to send the client for a backend's request; null when it was answered here. */
   forward({ backend, session, message }: BackendInbound, relatedCall?: JsonRpcId): Outgoing | null {
     if (!('id' in message)) return null;
+    if (this.modernClient()) {
+      session.channel.respond(
+        message.method === 'ping'
+          ? { jsonrpc: '2.0', id: message.id, result: {} }
+          : failure(message.id, ErrorCode.MethodNotFound, `${message.method} cannot reach the client behind mcp-relay: it speaks MCP 2026-07-28, where a server asks a client for input only through an input_required result, which mcp-relay does not translate yet`),
+      );
+      return null;
+    }
     const needed = neededCapability(message.method);
     if (needed === undefined || (needed !== null && this.clientCapabilities()[needed] === undefined)) {
       session.channel.respond(failure(message.id, ErrorCode.MethodNotFound, `${message.method} is not available: the client behind mcp-relay ${needed ? `did not declare the '${needed}' capability` : 'does not serve it'}`));

@@ -53,10 +53,10 @@ describe('stdio protocol with a raw peer', () => {
   afterEach(async () => relay?.stop());
   afterAll(async () => backend?.close());
 
-  it("answers Claude Code's server/discover probe with -32601, then initializes with the client's version", async () => {
+  it("answers Claude Code's server/discover probe (2026-07-28 and the 2025 versions), then initializes with the client's version", async () => {
     relay = startRawRelay(['--config', file]);
     const probe = await relay.request('server-discover-probe-1', 'server/discover', {});
-    expect(probe['error']).toMatchObject({ code: -32601 });
+    expect(probe['result']).toMatchObject({ resultType: 'complete', supportedVersions: ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] });
     const init = await relay.request(1, 'initialize', { ...INITIALIZE, protocolVersion: '2025-03-26' });
     expect(init['result']).toMatchObject({
       protocolVersion: '2025-03-26',
