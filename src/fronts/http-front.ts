@@ -7,8 +7,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ListenSpec } from '../../streams/config/listen.js';
-import { classify, ErrorCode, failure, type JsonRpcId } from '../../streams/core/jsonrpc.js';
-import { isSupportedProtocolVersion, negotiateProtocolVersion, SUPPORTED_PROTOCOL_VERSIONS } from '../../streams/core/protocol.js';
+import { classify, ErrorCode, failure, type JsonRpcFailure, type JsonRpcId } from '../../streams/core/jsonrpc.js';
+import { isSupportedProtocolVersion, negotiateProtocolVersion } from '../../streams/core/protocol.js';
+import { ALL_PROTOCOL_VERSIONS, ModernErrorCode, MODERN_PROTOCOL_VERSION, requestEra } from '../../streams/core/era.js';
+import { modernRefusal } from '../../streams/session/modern-requests.js';
+import { headerMismatch } from './modern-headers.js';
 import { session } from '../../streams/session.js';
 import type { ClientMessage } from '../../streams/session/in-flight.js';
 import type { Principal } from '../../streams/access/access.js';
@@ -45,6 +48,13 @@ function reject(response: ServerResponse, status: number, code: number, message:
   const body = JSON.stringify(failure(id, code, message));
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(body);
+}
+
+/** an error with its data (the 2026-07-28 errors carry the facts there), at the HTTP status the revision asks for */
+function answerError(response: ServerResponse, status: number, answer: JsonRpcFailure): void {
+  if (response.headersSent) return void response.end();
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(answer));
 }
 
 function accepts(request: IncomingMessage): { json: boolean; sse: boolean } {
@@ -128,8 +138,15 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     if (!authenticated.ok) return reject(response, authenticated.status, ErrorCode.InvalidRequest, `${authenticated.status === 403 ? 'Forbidden' : 'Unauthorized'}: ${authenticated.reason}`, null, authenticated.headers);
     const principal = authenticated.principal;
     const version = request.headers['mcp-protocol-version'];
-    if (typeof version === 'string' && !isSupportedProtocolVersion(version)) {
-      return reject(response, 400, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+    if (typeof version === 'string' && !isSupportedProtocolVersion(version) && version !== MODERN_PROTOCOL_VERSION) {
+      // the 2026-07-28 revision's error for it, with the list: a 2025 client reads the 400 and the message
+      return answerError(response, 400, failure(null, ModernErrorCode.UnsupportedProtocolVersion, `Bad Request: unsupported MCP-Protocol-Version ${version} (supported: ${ALL_PROTOCOL_VERSIONS.join(', ')})`, { supported: ALL_PROTOCOL_VERSIONS, requested: version }));
+    }
+    // GET and DELETE belong to a 2025 session: without one there is nothing to open or end (2026-07-28 is POST only)
+    if ((request.method === 'GET' || request.method === 'DELETE') && request.headers['mcp-session-id'] === undefined) {
+      response.writeHead(405, { allow: 'POST', 'content-type': 'application/json' });
+      response.end(JSON.stringify(failure(null, ErrorCode.InvalidRequest, `Method Not Allowed: ${request.method} needs the Mcp-Session-Id of a 2025 session (POST initialize first); a 2026-07-28 client only POSTs`)));
+      return;
     }
     switch (request.method) {
       case 'POST':
@@ -191,6 +208,8 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
     if (message.kind === 'request' && context.hub.drain.draining) {
       return reject(response, 503, ErrorCode.ShuttingDown, 'Service Unavailable: mcp-relay is shutting down and takes no new requests; retry shortly (another replica, or this one once restarted)', message.message.id, { 'retry-after': String(DRAINING_RETRY_AFTER_S) });
     }
+    // a request with the 2026-07-28 envelope needs no session: it is served on its own, whatever Mcp-Session-Id says
+    if (message.kind === 'request' && requestEra(message.message).era !== 'legacy') return stateless(request, response, message, accept, principal);
     if (message.kind === 'request' && message.message.method === 'initialize') return initialize(request, response, message, accept, principal, grant);
     const owned = known(request, response, principal, message.kind === 'request' ? message.message.id : null);
     if (!owned) return;
@@ -215,6 +234,45 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
       return reject(response, 400, ErrorCode.InvalidRequest, `Invalid request: id ${JSON.stringify(message.message.id)} is already used by a request in flight`, message.message.id);
     }
     httpSession.request(message, response, accept);
+  }
+
+  /**
+   * One 2026-07-28 request: its headers checked against its body, then served by a session of its own that lives as
+   * long as the POST. The answer (and the progress before it) goes on the POST's response, with no session id; the
+   * client closing the response ends that session, which cancels the call on its backend.
+   */
+  function stateless(request: IncomingMessage, response: ServerResponse, message: ClientMessage & { kind: 'request' }, accept: { json: boolean; sse: boolean }, principal: Principal): void {
+    const era = requestEra(message.message);
+    if (era.era === 'refused') return answerError(response, 400, era.answer);
+    if (era.era === 'legacy') return;
+    const mismatch = headerMismatch(request.headers, message.message, era.envelope.protocolVersion);
+    if (mismatch !== null) return answerError(response, 400, failure(message.message.id, ModernErrorCode.HeaderMismatch, mismatch));
+    // a method the revision removed is an unknown one: 404 with -32601
+    const removed = modernRefusal(era.request);
+    if (removed !== null) return answerError(response, 404, removed);
+    const remote = remoteOf(request.socket);
+    const seated = takeSeat(principal, sessions.size, 'http', remote, context);
+    if (!seated.ok) return reject(response, seated.status, ErrorCode.InvalidRequest, seated.reason, message.message.id, seated.headers);
+    const { limits } = context.settings();
+    const oneRequest = new HttpSession(
+      randomUUID(),
+      { resumeBufferEvents: 0, resumeBufferBytes: 0, maxUnsentBytes: limits.maxUnsentBytes, onSlowReader: (unsent) => context.emit({ event: 'client.slow', front: 'http', principal: principal.name, unsentBytes: unsent, limit: limits.maxUnsentBytes, level: 'warn' }) },
+      true,
+    );
+    const deps = sessionDeps(context, 'http', remote, principal, seated.seat.bucket, false);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      seated.seat.release();
+    };
+    oneRequest.attach(session(context.hub, oneRequest.messages$, deps), release);
+    // the answer sent, or the client gone: the session ends (a call still in flight is cancelled on its backend)
+    response.once('close', () => {
+      oneRequest.end('the request is over');
+      release();
+    });
+    oneRequest.request(message, response, accept);
   }
 
   function initialize(request: IncomingMessage, response: ServerResponse, message: ClientMessage & { kind: 'request' }, accept: { json: boolean; sse: boolean }, principal: Principal, grant: Grant): void {

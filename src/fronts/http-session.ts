@@ -67,10 +67,15 @@ export class HttpSession {
   private ended = false;
   private readonly keepAlive: NodeJS.Timeout;
 
+  /** the session id on every answer; none for a 2026-07-28 request's one-request session (that era has no sessions) */
+  private readonly idHeader: Record<string, string>;
+
   constructor(
     readonly id: string,
     private readonly limits: HttpSessionLimits,
+    stateless = false,
   ) {
+    this.idHeader = stateless ? {} : { 'mcp-session-id': id };
     this.keepAlive = setInterval(() => this.ping(), KEEPALIVE_MS);
     this.keepAlive.unref();
   }
@@ -128,7 +133,7 @@ export class HttpSession {
 
   private cancelled(stream: Stream): void {
     const { response } = stream;
-    if (response !== null && !response.headersSent) response.writeHead(202, { 'mcp-session-id': this.id });
+    if (response !== null && !response.headersSent) response.writeHead(202, this.idHeader);
     this.finish(stream);
   }
 
@@ -204,7 +209,7 @@ export class HttpSession {
     if (response !== null) {
       // with its length: one write of head and body, not chunked framing around it
       const bytes = typeof line === 'string' ? Buffer.byteLength(line) : line.reduce((sum, part) => sum + (typeof part === 'string' ? Buffer.byteLength(part) : part.length), 0);
-      response.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes, 'mcp-session-id': this.id });
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes, ...this.idHeader });
       if (typeof line === 'string') response.end(line);
       else {
         for (const part of line) response.write(part);
@@ -219,7 +224,7 @@ export class HttpSession {
     stream.mode = 'sse';
     const { response } = stream;
     if (response === null || response.headersSent) return;
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'mcp-session-id': this.id });
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', ...this.idHeader });
     // a priming event: an id to resume from before the first message (2025-11-25 transport)
     const primer = this.remember(stream, '');
     response.write(`id: ${stream.id}-${primer.seq}\ndata: \n\n`);
@@ -282,7 +287,7 @@ export class HttpSession {
     // events after that one that have left the buffer cannot be replayed: a resume with a hole in it is refused
     if (stream.nextSeq > after + 1 && this.buffer.find((event) => event.stream === stream.id && event.seq > after)?.seq !== after + 1) return 'unknown-event';
     stream.response?.end();
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'mcp-session-id': this.id });
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', ...this.idHeader });
     // the headers go now, even when there is nothing to replay yet: the client must see its resume accepted
     response.flushHeaders();
     stream.response = response;

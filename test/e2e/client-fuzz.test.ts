@@ -533,7 +533,7 @@ describe('fuzzing the WebSocket front (one relay process)', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const SUPPORTED_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
+const SUPPORTED_VERSIONS = ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
 /** header values a client might send: printable ASCII */
 const headerText = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((code) => String.fromCharCode(code)), minLength: 1, maxLength: 40 });
 

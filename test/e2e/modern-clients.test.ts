@@ -1,11 +1,11 @@
 // MCP 2026-07-28 clients through the relay, to 2025 backends: the SDK v2 client pinned to the modern revision and in
 // auto negotiation over stdio, and over WebSocket; raw peers for what the SDK will not send (a missing envelope
 // member, an unsupported version, removed methods, server/discover then initialize on one connection).
-import { Client as ModernClient } from '@modelcontextprotocol/client';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttpTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBackend } from '../fixtures/mcp-ws-backend.js';
-import { echoTool, progressTool } from '../fixtures/tools.js';
+import { echoTool, hangTool, progressTool } from '../fixtures/tools.js';
 import { WebSocketClientTransport } from '../fixtures/ws-client-transport.js';
 import { startNetworkRelay } from './network-relay.js';
 import { backendsYaml, configFile, eventCollector, eventually, RELAY_MAIN, startRawRelay } from './relay-process.js';
@@ -19,7 +19,7 @@ const MODERN = '2026-07-28';
 const envelope = (extra: Record<string, unknown> = {}) => ({ 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {}, ...extra });
 
 async function backendFile(): Promise<string> {
-  const tools = await startBackend({ name: 'tools', tools: [echoTool('echo'), progressTool('steps', 3, 20)] });
+  const tools = await startBackend({ name: 'tools', tools: [echoTool('echo'), progressTool('steps', 3, 20), hangTool('hang')] });
   cleanups.push(() => tools.close());
   return configFile(backendsYaml([{ name: 'tools', url: tools.url }])).file;
 }
@@ -136,5 +136,83 @@ describe('the 2026-07-28 era on the wire (raw peer)', () => {
     expect(again['tools']).toEqual(first['tools']);
     // nothing unasked reaches a modern connection: no list_changed, no log lines
     expect(raw.received.filter((message) => 'method' in message)).toEqual([]);
+  });
+});
+
+describe('2026-07-28 over Streamable HTTP: POST only, no session, headers checked against the body', () => {
+  it.each([['pin'], ['auto']] as const)('the SDK v2 client (%s) lists and calls with no session id', async (negotiation) => {
+    const file = await backendFile();
+    const relay = await startNetworkRelay(file);
+    cleanups.push(() => relay.stop());
+    const seen: Array<{ method: string; session: string | null; status: number }> = [];
+    const fetcher: typeof fetch = async (input, init) => {
+      const answer = await fetch(input, init);
+      seen.push({ method: init?.method ?? 'GET', session: answer.headers.get('mcp-session-id'), status: answer.status });
+      return answer;
+    };
+    const client = modernClient(negotiation);
+    await client.connect(new ModernHttpTransport(new URL(relay.http), { fetch: fetcher }));
+    cleanups.push(() => client.close());
+    expect(client.getProtocolEra()).toBe('modern');
+    await eventually(async () => expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('echo'));
+    expect((await client.callTool({ name: 'echo', arguments: { over: 'http' } })).content).toEqual([{ type: 'text', text: 'echo:{"over":"http"}' }]);
+    const progress: number[] = [];
+    await client.callTool({ name: 'steps', arguments: {} }, { onprogress: (update) => progress.push(update.progress) });
+    expect(progress.slice(0, 2)).toEqual([1, 2]);
+    // stateless: no answer carried a session id, and every request was a POST
+    expect(seen.filter((each) => each.session !== null)).toEqual([]);
+    expect(seen.filter((each) => each.method !== 'POST' && each.method !== 'DELETE')).toEqual([]);
+  });
+
+  it('answers 400 -32020 for headers that disagree with the body, 400 for a bad envelope, 404 for removed methods, 405 for GET and DELETE', async () => {
+    const file = await backendFile();
+    const relay = await startNetworkRelay(file);
+    cleanups.push(() => relay.stop());
+    const post = async (body: unknown, headers: Record<string, string>) => {
+      const answer = await fetch(relay.http, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(body) });
+      return { status: answer.status, session: answer.headers.get('mcp-session-id'), body: (await answer.json()) as Record<string, unknown> };
+    };
+    const call = (name: string, meta: Record<string, unknown> = envelope()) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {}, _meta: meta } });
+    const good = { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'echo' };
+    await eventually(async () => expect((await post(call('echo'), good)).body).toMatchObject({ result: { resultType: 'complete', content: [{ type: 'text', text: 'echo:{}' }] } }));
+    const served = await post(call('echo'), good);
+    expect(served).toMatchObject({ status: 200, session: null });
+    // a name that needs base64 in a header is decoded before it is compared
+    expect((await post(call('echo'), { ...good, 'mcp-name': `=?base64?${Buffer.from('echo').toString('base64')}?=` })).status).toBe(200);
+    for (const [headers, text] of [
+      [{ ...good, 'mcp-name': 'other' }, /Mcp-Name header value 'other' does not match body value "echo"/],
+      [{ ...good, 'mcp-method': 'tools/list' }, /Mcp-Method header value 'tools\/list' does not match/],
+      [{ 'mcp-method': 'tools/call', 'mcp-name': 'echo' }, /MCP-Protocol-Version header is absent/],
+      [{ ...good, 'mcp-protocol-version': '2025-11-25' }, /MCP-Protocol-Version header value '2025-11-25' does not match body value '2026-07-28'/],
+    ] as const) {
+      expect(await post(call('echo'), headers)).toMatchObject({ status: 400, body: { id: 1, error: { code: -32020, message: expect.stringMatching(text) } } });
+    }
+    expect(await post(call('echo', { 'io.modelcontextprotocol/protocolVersion': MODERN }), good)).toMatchObject({ status: 400, body: { error: { code: -32602 } } });
+    expect(await post(call('echo', envelope({ 'io.modelcontextprotocol/protocolVersion': '1900-01-01' })), { ...good, 'mcp-protocol-version': '1900-01-01' })).toMatchObject({
+      status: 400,
+      body: { error: { code: -32022, data: { requested: '1900-01-01' } } },
+    });
+    expect(await post({ jsonrpc: '2.0', id: 2, method: 'ping', params: { _meta: envelope() } }, { 'mcp-protocol-version': MODERN, 'mcp-method': 'ping' })).toMatchObject({ status: 404, body: { error: { code: -32601 } } });
+    for (const method of ['GET', 'DELETE']) {
+      const answer = await fetch(relay.http, { method, headers: { accept: 'text/event-stream' } });
+      expect([answer.status, answer.headers.get('allow')]).toEqual([405, 'POST']);
+    }
+  });
+
+  it('closing the response cancels the call on its backend', async () => {
+    const file = await backendFile();
+    const relay = await startNetworkRelay(file);
+    cleanups.push(() => relay.stop());
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'hang' };
+    await eventually(async () => {
+      const listed = await fetch(relay.http, { method: 'POST', headers: { ...headers, 'mcp-method': 'tools/list' }, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'tools/list', params: { _meta: envelope() } }) });
+      expect(JSON.stringify(await listed.json())).toContain('"hang"');
+    });
+    const controller = new AbortController();
+    const pending = fetch(relay.http, { method: 'POST', headers, signal: controller.signal, body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'hang', arguments: {}, _meta: envelope() } }) }).catch(() => 'aborted');
+    await new Promise((done) => setTimeout(done, 300));
+    controller.abort();
+    expect(await pending).toBe('aborted');
+    await eventually(() => expect(relay.events.some((event) => event.event === 'call.done' && event['tool'] === 'hang' && event['outcome'] === 'cancelled')).toBe(true));
   });
 });
