@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import WebSocket from 'ws';
 import { lines$ } from '../src/stdio.js';
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 export const RELAY_MAIN = resolve(import.meta.dirname, '../src/main.js');
 export const FLOOR_MAIN = resolve(import.meta.dirname, 'floor.js');

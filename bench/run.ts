@@ -10,6 +10,7 @@ import { median, percentile, round } from './stats.js';
 import { fronts, type FrontsResult } from './fronts.js';
 import { saturate, sequential } from './load.js';
 import { observability } from './observability.js';
+import { eras } from './eras.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const CALLS = Number(process.env['BENCH_CALLS'] ?? 5_000);
@@ -286,6 +287,7 @@ async function main(): Promise<void> {
   const frontRatio = (name: string) => front.rows.find((row) => row.front === name)?.throughputRatio ?? NaN;
   const observed = await skip('observability', () => observability({ rounds: ROUNDS, slices: SLICES, throughputMs: THROUGHPUT_MS }), []);
   const observedOn = (front: string) => observed.find((row) => row.front === front);
+  const era = await skip('eras', () => eras({ configFile: (urls) => configFile(urls), rounds: ROUNDS, calls: Math.min(CALLS, 2_000), throughputMs: THROUGHPUT_MS }), null);
 
   const eight = big.find((row) => row.bytes === 8_388_608);
   const targets = [
@@ -320,6 +322,12 @@ async function main(): Promise<void> {
     }),
   ];
 
+  if (era !== null) {
+    targets.push(
+      { target: 'a 2026-07-28 tools/call: p50 ≤ 1.1× a 2025 one (same relay, backend and connection)', value: round(era.p50Ratio), holds: era.p50Ratio <= 1.1 },
+      { target: 'a 2026-07-28 tools/call: throughput cost ≤ 1.1× a 2025 one at 64 in flight', value: round(era.rateCost), holds: era.rateCost <= 1.1 },
+    );
+  }
   const result = {
     date: started.toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGB: round(totalmem() / 1024 ** 3, 1), platform: process.platform },
@@ -333,6 +341,7 @@ async function main(): Promise<void> {
     recovery: recovered,
     fronts: front,
     observability: observed,
+    eras: era,
     targets,
   };
   const observedRow =
