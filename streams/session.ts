@@ -37,6 +37,7 @@ import { restrictManagement } from './management/restrict.js';
 import type { SessionTracing } from './core/tracing.js';
 import { requestEra } from './core/era.js';
 import { modernRefusal } from './session/modern-requests.js';
+import { ListenSubscriptions } from './session/listen.js';
 import { toModernAnswer } from './session/modern-answers.js';
 
 export interface SessionDeps {
@@ -80,11 +81,13 @@ export class SessionCrashError extends Error {
   }
 }
 
-const LIST_KINDS: ReadonlyArray<[ListedKind, (view: ViewSnapshot) => string]> = [
-  ['tools', (view) => view.catalogue.key],
-  ['resources', (view) => view.offers.resourcesKey],
-  ['prompts', (view) => view.offers.promptsKey],
-];
+const LIST_KEYS: Readonly<Record<ListedKind, (view: ViewSnapshot) => string>> = {
+  tools: (view) => view.catalogue.key,
+  resources: (view) => view.offers.resourcesKey,
+  prompts: (view) => view.offers.promptsKey,
+};
+
+const LIST_KINDS = Object.entries(LIST_KEYS) as ReadonlyArray<[ListedKind, (view: ViewSnapshot) => string]>;
 
 export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: SessionDeps): Observable<SessionOutput> {
   return new Observable<SessionOutput>((subscriber) => {
@@ -99,6 +102,9 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     );
     /** the 2026-07-28 requests in flight, by id, with their method: their answers are shaped for that era */
     const modern = new Map<JsonRpcId, string>();
+    /** its subscriptions/listen requests, each told of the list changes it asked for */
+    const listens = new ListenSubscriptions();
+    const listKeys = (kind: ListedKind): string | null => (lastView === null ? null : LIST_KEYS[kind](lastView));
     const running = new Subscription();
     let ended = false;
 
@@ -158,6 +164,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
           send({ message: notification(`notifications/${kind}/list_changed`) });
         }
       }
+      if (listens.size > 0) for (const changed of listens.changed(listKeys)) send(changed);
       // a backend's request to the client dies with the backend's session or its removal
       if (serverRequests.waiting > 0) for (const withdrawn of serverRequests.withdrawEnded((backend) => snapshot.states.has(backend))) send(withdrawn);
     };
@@ -221,6 +228,10 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     // the input's end ends the session (routeClient completes at once, endWithInput); its failure is a crash
     /** a request in the 2026-07-28 era: answered here when the envelope or the method cannot be served, else served as a 2025 one */
     const eraOf = (message: ClientMessage): ClientMessage | null => {
+      if (message.kind === 'notification' && message.message.method === 'notifications/cancelled' && listens.size > 0) {
+        const id = message.message.params?.['requestId'];
+        if ((typeof id === 'string' || typeof id === 'number') && listens.cancel(id)) return null;
+      }
       if (message.kind !== 'request') return message;
       const era = requestEra(message.message);
       if (era.era === 'legacy') return message;
@@ -231,6 +242,11 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
         record.era = 'modern';
         // the backends' handshakes wait for a first client: a modern one never initializes, its first request is it
         hub.clientInitialized();
+      }
+      if (era.request.method === 'subscriptions/listen') {
+        const acknowledged = listens.listen(era.request, listKeys);
+        send('message' in acknowledged ? acknowledged : { message: acknowledged });
+        return null;
       }
       modern.set(era.request.id, era.request.method);
       // without its text: the line held the envelope, which the backends must not see

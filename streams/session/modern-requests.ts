@@ -11,7 +11,6 @@ const REMOVED: Readonly<Record<string, string>> = {
   'logging/setLevel': 'the revision removed it: put io.modelcontextprotocol/logLevel in each request\'s _meta',
   'resources/subscribe': 'the revision replaced it with subscriptions/listen',
   'resources/unsubscribe': 'the revision replaced it with subscriptions/listen',
-  'subscriptions/listen': 'mcp-relay does not serve subscriptions/listen yet: list again to see changes',
 };
 
 export function modernRefusal(request: JsonRpcRequest): JsonRpcFailure | null {

@@ -79,7 +79,7 @@ describe('the 2026-07-28 era on the wire (raw peer)', () => {
       result: {
         resultType: 'complete',
         supportedVersions: ['2026-07-28', '2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'],
-        capabilities: { tools: {}, resources: {}, prompts: {}, logging: {}, completions: {} },
+        capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true }, logging: {}, completions: {} },
         instructions: expect.stringContaining('mcp-relay'),
         ttlMs: 0,
         cacheScope: 'private',
@@ -214,5 +214,61 @@ describe('2026-07-28 over Streamable HTTP: POST only, no session, headers checke
     controller.abort();
     expect(await pending).toBe('aborted');
     await eventually(() => expect(relay.events.some((event) => event.event === 'call.done' && event['tool'] === 'hang' && event['outcome'] === 'cancelled')).toBe(true));
+  });
+});
+
+describe('subscriptions/listen: list changes for 2026-07-28 clients', () => {
+  it('over stdio: acknowledged, then list_changed tagged with the subscription id when the tools change, until cancelled', async () => {
+    const tools = await startBackend({ name: 'tools', tools: [echoTool('echo')] });
+    cleanups.push(() => tools.close());
+    const raw = startRawRelay(['--config', configFile(backendsYaml([{ name: 'tools', url: tools.url }])).file]);
+    cleanups.push(() => raw.stop());
+    await eventually(async () => expect(JSON.stringify(await raw.request(`l-${Date.now()}`, 'tools/list', { _meta: envelope() }))).toContain('"echo"'));
+    raw.send({ jsonrpc: '2.0', id: 'sub-1', method: 'subscriptions/listen', params: { _meta: envelope(), notifications: { toolsListChanged: true, promptsListChanged: true, resourceSubscriptions: ['file:///x'] } } });
+    const ack = await raw.next((message) => message['method'] === 'notifications/subscriptions/acknowledged');
+    expect(ack['params']).toEqual({ notifications: { toolsListChanged: true, promptsListChanged: true }, _meta: { 'io.modelcontextprotocol/subscriptionId': 'sub-1' } });
+    await tools.setTools([echoTool('echo'), echoTool('echo_two')]);
+    const changed = await raw.next((message) => message['method'] === 'notifications/tools/list_changed');
+    expect(changed['params']).toEqual({ _meta: { 'io.modelcontextprotocol/subscriptionId': 'sub-1' } });
+    expect(JSON.stringify(await raw.request('l2', 'tools/list', { _meta: envelope() }))).toContain('"echo_two"');
+    // cancelled: nothing more for it, and the listen request itself is never answered
+    raw.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'sub-1' } });
+    await tools.setTools([echoTool('echo')]);
+    await eventually(async () => expect(JSON.stringify(await raw.request(`l3-${Date.now()}`, 'tools/list', { _meta: envelope() }))).not.toContain('"echo_two"'));
+    await new Promise((done) => setTimeout(done, 200));
+    expect(raw.received.filter((message) => message['method'] === 'notifications/tools/list_changed' || message['id'] === 'sub-1')).toEqual([]);
+  });
+
+  it('over Streamable HTTP: the POST stays open as an SSE stream carrying the acknowledgement and the tagged changes', async () => {
+    const tools = await startBackend({ name: 'tools', tools: [echoTool('echo')] });
+    cleanups.push(() => tools.close());
+    const relay = await startNetworkRelay(configFile(backendsYaml([{ name: 'tools', url: tools.url }])).file);
+    cleanups.push(() => relay.stop());
+    const controller = new AbortController();
+    cleanups.push(() => controller.abort());
+    const answer = await fetch(relay.http, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': 'subscriptions/listen' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'subscriptions/listen', params: { _meta: envelope(), notifications: { toolsListChanged: true } } }),
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('text/event-stream');
+    expect(answer.headers.get('mcp-session-id')).toBeNull();
+    const reader = (answer.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const until = async (pattern: string) => {
+      while (!text.includes(pattern)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before ${pattern}: ${text}`);
+        text += decoder.decode(value);
+      }
+    };
+    await until('notifications/subscriptions/acknowledged');
+    await new Promise((done) => setTimeout(done, 300));
+    await tools.setTools([echoTool('echo'), echoTool('echo_three')]);
+    await until('notifications/tools/list_changed');
+    expect(text).toContain('"io.modelcontextprotocol/subscriptionId":7');
   });
 });

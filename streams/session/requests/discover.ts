@@ -7,10 +7,10 @@ import { CACHE_FIELDS } from '../modern-answers.js';
 import type { RequestDeps } from '../request-deps.js';
 
 /**
- * What a 2026-07-28 client may use: tools, resources, prompts, completions and per-request logging. No listChanged or
- * subscribe yet: those come with subscriptions/listen, which the relay does not serve to modern clients yet.
+ * What a 2026-07-28 client may use: tools, resources, prompts, completions and per-request logging; list changes
+ * through subscriptions/listen (session/listen.ts). Not resource subscriptions: listen does not honour them yet.
  */
-export const MODERN_CAPABILITIES = { tools: {}, resources: {}, prompts: {}, logging: {}, completions: {} } as const;
+export const MODERN_CAPABILITIES = { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true }, logging: {}, completions: {} } as const;
 
 export function discoverReply(request: JsonRpcRequest, deps: RequestDeps): Observable<Outgoing> {
   const instructions = deps.instructions?.();
