@@ -35,10 +35,7 @@ import type { Admission, Refusal } from './access/admission.js';
 import { restrictedView } from './session/access-view.js';
 import { restrictManagement } from './management/restrict.js';
 import type { SessionTracing } from './core/tracing.js';
-import { requestEra } from './core/era.js';
-import { modernRefusal } from './session/modern-requests.js';
-import { ListenSubscriptions } from './session/listen.js';
-import { toModernAnswer } from './session/modern-answers.js';
+import { EraGate } from './session/era-gate.js';
 
 export interface SessionDeps {
   identity: ClientIdentity;
@@ -100,11 +97,18 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       () => record.capabilities ?? {},
       () => record.era === 'modern',
     );
-    /** the 2026-07-28 requests in flight, by id, with their method: their answers are shaped for that era */
-    const modern = new Map<JsonRpcId, string>();
-    /** its subscriptions/listen requests, each told of the list changes it asked for */
-    const listens = new ListenSubscriptions();
     const listKeys = (kind: ListedKind): string | null => (lastView === null ? null : LIST_KEYS[kind](lastView));
+    const eras = new EraGate({
+      send: (outgoing) => send(outgoing),
+      firstModern: () => {
+        if (record.era !== 'unknown') return;
+        record.era = 'modern';
+        // the backends' handshakes wait for a first client: a modern one never initializes, its first request is it
+        hub.clientInitialized();
+      },
+      listKeys,
+      serverInfo: hub.serverInfo,
+    });
     const running = new Subscription();
     let ended = false;
 
@@ -113,7 +117,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     const send = (answer: Outgoing) => {
       if (ended) return;
       traffic.out++;
-      const outgoing = modern.size === 0 ? answer : toModern(modern, answer, hub.serverInfo);
+      const outgoing = eras.out(answer);
       if (trace !== undefined && 'id' in outgoing.message && !('method' in outgoing.message)) trace.answered(outgoing.message);
       const serialized = serializeForClient(outgoing, hub.maxClientMessageBytes());
       const over = 'oversized' in serialized ? serialized.oversized : 'dropped' in serialized ? serialized.dropped : null;
@@ -164,7 +168,7 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
           send({ message: notification(`notifications/${kind}/list_changed`) });
         }
       }
-      if (listens.size > 0) for (const changed of listens.changed(listKeys)) send(changed);
+      for (const changed of eras.viewChanged()) send(changed);
       // a backend's request to the client dies with the backend's session or its removal
       if (serverRequests.waiting > 0) for (const withdrawn of serverRequests.withdrawEnded((backend) => snapshot.states.has(backend))) send(withdrawn);
     };
@@ -226,35 +230,9 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
     emit({ event: 'client.connect', client: identity.id, front: identity.front, ...(identity.remote === undefined ? {} : { remote: identity.remote }), level: 'info' });
     running.add(view.snapshots$.subscribe({ next: viewChanged, error: crash }));
     // the input's end ends the session (routeClient completes at once, endWithInput); its failure is a crash
-    /** a request in the 2026-07-28 era: answered here when the envelope or the method cannot be served, else served as a 2025 one */
-    const eraOf = (message: ClientMessage): ClientMessage | null => {
-      if (message.kind === 'notification' && message.message.method === 'notifications/cancelled' && listens.size > 0) {
-        const id = message.message.params?.['requestId'];
-        if ((typeof id === 'string' || typeof id === 'number') && listens.cancel(id)) return null;
-      }
-      if (message.kind !== 'request') return message;
-      const era = requestEra(message.message);
-      if (era.era === 'legacy') return message;
-      const refused = era.era === 'refused' ? era.answer : modernRefusal(era.request);
-      if (refused !== null) send({ message: refused });
-      if (era.era === 'refused' || refused !== null) return null;
-      if (record.era === 'unknown') {
-        record.era = 'modern';
-        // the backends' handshakes wait for a first client: a modern one never initializes, its first request is it
-        hub.clientInitialized();
-      }
-      if (era.request.method === 'subscriptions/listen') {
-        const acknowledged = listens.listen(era.request, listKeys);
-        send('message' in acknowledged ? acknowledged : { message: acknowledged });
-        return null;
-      }
-      modern.set(era.request.id, era.request.method);
-      // without its text: the line held the envelope, which the backends must not see
-      return { kind: 'request', message: era.request };
-    };
     const counted$ = messages$.pipe(
       tap(() => traffic.in++),
-      map(eraOf),
+      map((message) => eras.in(message)),
       filter((message): message is ClientMessage => message !== null),
     );
     running.add(routeClient(trace === undefined ? counted$ : counted$.pipe(tap((message) => traceIn(trace, message))), requestDeps).subscribe({ next: send, error: crash, complete: () => subscriber.complete() }));
@@ -271,16 +249,6 @@ export function session(hub: Hub, messages$: Observable<ClientMessage>, deps: Se
       emit({ event: 'client.disconnect', client: identity.id, front: identity.front, callsDone: record.callsDone, abandonedRequests: abandoned, level: 'info' });
     };
   });
-}
-
-/** an answer to a 2026-07-28 request, shaped for that era (the request leaves the table with it) */
-function toModern(modern: Map<JsonRpcId, string>, outgoing: Outgoing, serverInfo: { name: string; version: string }): Outgoing {
-  const { message } = outgoing;
-  if (!('id' in message) || 'method' in message || message.id === null) return outgoing;
-  const method = modern.get(message.id);
-  if (method === undefined) return outgoing;
-  modern.delete(message.id);
-  return toModernAnswer(outgoing, method, serverInfo);
 }
 
 /** a client message as its request spans see it: a request starts one, a cancellation ends one */

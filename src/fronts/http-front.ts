@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { ListenSpec } from '../../streams/config/listen.js';
 import { classify, ErrorCode, failure, type JsonRpcFailure, type JsonRpcId } from '../../streams/core/jsonrpc.js';
 import { isSupportedProtocolVersion, negotiateProtocolVersion } from '../../streams/core/protocol.js';
-import { ALL_PROTOCOL_VERSIONS, ModernErrorCode, MODERN_PROTOCOL_VERSION, requestEra } from '../../streams/core/era.js';
+import { ALL_PROTOCOL_VERSIONS, ModernErrorCode, MODERN_PROTOCOL_VERSION, requestEra, type RequestEra } from '../../streams/core/era.js';
 import { modernRefusal } from '../../streams/session/modern-requests.js';
 import { headerMismatch } from './modern-headers.js';
 import { session } from '../../streams/session.js';
@@ -209,7 +209,8 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
       return reject(response, 503, ErrorCode.ShuttingDown, 'Service Unavailable: mcp-relay is shutting down and takes no new requests; retry shortly (another replica, or this one once restarted)', message.message.id, { 'retry-after': String(DRAINING_RETRY_AFTER_S) });
     }
     // a request with the 2026-07-28 envelope needs no session: it is served on its own, whatever Mcp-Session-Id says
-    if (message.kind === 'request' && requestEra(message.message).era !== 'legacy') return stateless(request, response, message, accept, principal);
+    const era = message.kind === 'request' ? requestEra(message.message) : null;
+    if (message.kind === 'request' && era !== null && era.era !== 'legacy') return stateless(request, response, message, era, accept, principal);
     if (message.kind === 'request' && message.message.method === 'initialize') return initialize(request, response, message, accept, principal, grant);
     const owned = known(request, response, principal, message.kind === 'request' ? message.message.id : null);
     if (!owned) return;
@@ -241,10 +242,8 @@ export async function openHttpFront(spec: ListenSpec, context: FrontContext): Pr
    * long as the POST. The answer (and the progress before it) goes on the POST's response, with no session id; the
    * client closing the response ends that session, which cancels the call on its backend.
    */
-  function stateless(request: IncomingMessage, response: ServerResponse, message: ClientMessage & { kind: 'request' }, accept: { json: boolean; sse: boolean }, principal: Principal): void {
-    const era = requestEra(message.message);
+  function stateless(request: IncomingMessage, response: ServerResponse, message: ClientMessage & { kind: 'request' }, era: Exclude<RequestEra, { era: 'legacy' }>, accept: { json: boolean; sse: boolean }, principal: Principal): void {
     if (era.era === 'refused') return answerError(response, 400, era.answer);
-    if (era.era === 'legacy') return;
     const mismatch = headerMismatch(request.headers, message.message, era.envelope.protocolVersion);
     if (mismatch !== null) return answerError(response, 400, failure(message.message.id, ModernErrorCode.HeaderMismatch, mismatch));
     // a method the revision removed is an unknown one: 404 with -32601
